@@ -1,0 +1,13 @@
+// The extension module `fastoptim._native`: only registers the areas, each in its own file.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+void register_runtime(py::module_& m);  // register_runtime.cpp: ISAs, threads, kernel specs
+void register_plan(py::module_& m);     // register_plan.cpp: the multi-tensor step
+
+PYBIND11_MODULE(_native, m) {
+    m.doc() = "fastoptim's C++ core (kernels, ISA dispatch, threads). Use the fastoptim package.";
+    register_runtime(m);
+    register_plan(m);
+}

@@ -1,0 +1,32 @@
+// Runs one kernel call over many tensors ("multi-tensor"): the total number of elements is
+// split into contiguous, equal ranges, one per thread, inside a single parallel region, so a
+// step over 1000 small arrays costs one thread start, not 1000. Below the grain size the work
+// runs on the calling thread without starting any.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/kernel_api.hpp"
+
+namespace fastoptim {
+
+struct TensorTask {
+    KernelFn fn;
+    const double* coeffs;
+    char* bufs[kMaxBuffers];
+    std::int64_t n;
+};
+
+// Elements per thread below which no extra thread is started (see bench/README.md).
+constexpr std::int64_t kGrain = 1 << 15;
+
+void run_tasks(const std::vector<TensorTask>& tasks, int num_threads);
+
+// Thread count used by steps: defaults to the OpenMP maximum (OMP_NUM_THREADS) or 1 without
+// OpenMP. Our own setting: it does not change omp_set_num_threads for other libraries.
+int get_num_threads();
+void set_num_threads(int n);
+bool has_openmp();
+
+}  // namespace fastoptim

@@ -1,0 +1,9 @@
+// Every kernel family, in one list. Included inside a per-ISA namespace (no headers here).
+// To add an optimizer: write cpp/kernels/<name>.hpp, add it to both lists below, and add its
+// NumPy twin to python/fastoptim/reference/kernels.py.
+#include "common.hpp"
+#include "sgd.hpp"
+#include "adam.hpp"
+#include "ceiling.hpp"
+
+#define FASTOPTIM_FOR_EACH_KERNEL(X) X(Sgd) X(Adam) X(Ceiling)

@@ -1,0 +1,512 @@
+"""The optimizer base class: params and groups, state, the step, state dicts.
+
+Data flows one way: a subclass validates its hyperparameters and turns a param group and a
+step count into float64 coefficients (``_coefficients``); this class lays them out for the
+kernel, hands the params, grads and state buffers to the backend in one call, and commits
+the step only after the backend returned. The backend is the native core
+(``fastoptim._native.Plan``) or the NumPy reference (``fastoptim.reference``); both receive
+the same coefficients, so both compute the same bits.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Any, Callable, ClassVar, Union
+
+import numpy as np
+
+from .. import _native
+
+__all__ = ["Optimizer", "ParamsT", "GradsT"]
+
+ParamsT = Union[list, tuple, dict, Mapping]
+GradsT = Union[list, tuple, dict, Mapping]
+LR = Union[float, Callable[[int], float]]
+
+STATE_DICT_FORMAT = 1
+
+# Keys a param group may carry besides the optimizer's hyperparameters (torch schedulers add
+# "initial_lr"; "name" is a user label).
+_EXTRA_GROUP_KEYS = frozenset({"params", "param_names", "initial_lr", "name"})
+
+
+def _label(name: str | None, index: int) -> str:
+    return repr(name) if name is not None else f"params[{index}]"
+
+
+class _Plan:
+    """The backend call of one optimizer for a fixed set of state buffers."""
+
+    __slots__ = ("native", "layout", "buffers", "rows", "row_keys", "fresh")
+
+    def __init__(self, native, layout, buffers, fresh):
+        self.native = native
+        self.layout = layout      # per group: tuple of state names
+        self.buffers = buffers    # per param: {name: array}, new ones not yet committed
+        self.fresh = fresh        # per param: True if its buffers were created by this plan
+        self.rows: np.ndarray | None = None
+        self.row_keys: list[tuple[int, bool]] = []
+
+
+class Optimizer:
+    """Base of every fastoptim optimizer; mirrors ``torch.optim.Optimizer``.
+
+    Params are NumPy arrays (float32 or float64, C- or Fortran-contiguous, writeable), given as
+    a list, a dict ``name -> array``, or a list of param-group dicts (``{"params": [...],
+    "lr": ...}``) with per-group options. ``step(grads)`` takes the grads in the same structure
+    (a list in param order across groups, or a dict by name) and updates every param in place
+    in one native call.
+    """
+
+    #: Name of the kernel in the native core (and of the function in reference/kernels.py).
+    _kernel: ClassVar[str]
+    #: "native" or "reference".
+    _backend: ClassVar[str] = "native"
+    #: State buffers created from the first gradient by the kernel (torch's clone), not zeros.
+    _init_from_grad: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict[str, Any]] = []
+        self._params: list[np.ndarray] = []
+        self._names: list[str | None] = []
+        self._index_by_id: dict[int, int] = {}
+        self._group_of: list[int] = []
+        self._steps: list[int] = []
+        self._buffers: list[dict[str, np.ndarray]] = []
+        self._plan: _Plan | None = None
+        spec = _native.kernel_specs[self._kernel]
+        self._state_names: tuple[str, ...] = tuple(spec[0][2:])
+        self._coeff_names: tuple[str, ...] = tuple(spec[1])
+        groups = self._parse_params(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        for group in groups:
+            self.add_param_group(group)
+
+    # ----------------------------------------------------------------- construction
+    @staticmethod
+    def _parse_params(params: ParamsT) -> list[dict[str, Any]]:
+        if isinstance(params, np.ndarray):
+            raise TypeError(
+                "params must be a list of arrays, a dict name -> array or a list of param "
+                "groups, got a single numpy.ndarray (wrap it in a list)"
+            )
+        if isinstance(params, Mapping):
+            return [{"params": params}]
+        if not isinstance(params, (list, tuple)):
+            raise TypeError(
+                "params must be a list of arrays, a dict name -> array or a list of param "
+                f"groups, got {type(params).__name__}"
+            )
+        params = list(params)
+        if params and all(isinstance(p, Mapping) for p in params):
+            return [dict(g) for g in params]
+        if any(isinstance(p, Mapping) for p in params):
+            raise TypeError("params mixes arrays and param-group dicts; use one or the other")
+        return [{"params": params}] if params else []
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of params with its own options (others from the constructor's)."""
+        if not isinstance(param_group, Mapping):
+            raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
+        group = dict(param_group)
+        if "params" not in group:
+            raise ValueError("param_group has no 'params' key")
+        raw = group["params"]
+        if isinstance(raw, np.ndarray):
+            raw = [raw]
+        if isinstance(raw, Mapping):
+            names: list[str | None] = [str(k) for k in raw.keys()]
+            arrays = list(raw.values())
+        elif isinstance(raw, (list, tuple)):
+            arrays = list(raw)
+            names = list(group.get("param_names") or [None] * len(arrays))
+            if len(names) != len(arrays):
+                raise ValueError("param_names and params differ in length")
+        else:
+            raise TypeError(
+                f"param_group['params'] must be a list or dict of arrays, got {type(raw).__name__}"
+            )
+        if not arrays:
+            raise ValueError("param_group['params'] is empty")
+        gi = len(self.param_groups)
+        unknown = sorted(set(group) - set(self.defaults) - _EXTRA_GROUP_KEYS)
+        if unknown:
+            raise TypeError(
+                f"param_groups[{gi}]: unknown option(s) {unknown} for {type(self).__name__} "
+                f"(options: {sorted(self.defaults)})"
+            )
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self._check_group(group, gi)
+        start = len(self._params)
+        labels = [_label(n, start + k) for k, n in enumerate(names)]
+        all_names = self._names + names
+        named = [n for n in all_names if n is not None]
+        if len(set(named)) != len(named):
+            raise ValueError("param names must be unique")
+        # Validates dtype, contiguity, writeability and that no two params share memory, for
+        # the old and new params together; raises before anything here changes.
+        _native.Plan(
+            self._kernel, self._params + arrays, {},
+            [_label(n, k) for k, n in enumerate(self._names)] + labels,
+        )
+        group["params"] = arrays
+        if any(n is not None for n in names):
+            group["param_names"] = names
+        self.param_groups.append(group)
+        for k, p in enumerate(arrays):
+            self._index_by_id[id(p)] = start + k
+            self._params.append(p)
+            self._names.append(names[k])
+            self._group_of.append(gi)
+            self._buffers.append({})
+        self._steps.append(0)
+        self._plan = None
+
+    # --------------------------------------------------------------- subclass hooks
+    def _check_group(self, group: dict[str, Any], index: int) -> None:
+        """Raise TypeError/ValueError naming ``param_groups[index]`` for a bad option."""
+        raise NotImplementedError
+
+    def _state_layout(self, group: dict[str, Any]) -> tuple[str, ...]:
+        """Names of the state buffers the group's options need."""
+        raise NotImplementedError
+
+    def _coefficients(
+        self, group: dict[str, Any], lr: float, step: int, fresh: bool
+    ) -> dict[str, float]:
+        """The kernel's coefficients, in float64, for the ``step``-th step (1-based), with the
+        group's learning rate ``lr`` already resolved (schedules called) and validated.
+        ``fresh``: the param's buffers were just created (kernels that initialize a buffer
+        from the first gradient, as torch's SGD, do so when it is set)."""
+        raise NotImplementedError
+
+    def _new_buffer(self, name: str, param: np.ndarray, group: dict[str, Any]) -> np.ndarray:
+        return np.zeros_like(param)
+
+    # -------------------------------------------------------------------- helpers
+    @staticmethod
+    def _value(group: dict[str, Any], key: str, count: int) -> float:
+        """group[key], calling it with the number of steps already taken if it is a schedule."""
+        v = group[key]
+        if callable(v):
+            v = v(count)
+        return v
+
+    # ------------------------------------------------------------------------ step
+    def _grad_list(self, grads: GradsT) -> list:
+        if isinstance(grads, Mapping):
+            if any(n is None for n in self._names):
+                raise TypeError("grads given as a dict, but the params were not given names")
+            missing = [n for n in self._names if n not in grads]
+            if missing:
+                raise ValueError(f"grads has no entry for param(s) {missing}")
+            if len(grads) != len(self._names):
+                extra = sorted(set(grads) - set(self._names), key=str)
+                raise ValueError(f"grads has entries for unknown param(s) {extra}")
+            return [grads[n] for n in self._names]
+        if isinstance(grads, np.ndarray):
+            raise TypeError("grads must be a list (or dict) of arrays, got a single numpy.ndarray")
+        if isinstance(grads, tuple):
+            return list(grads)
+        if not isinstance(grads, list):
+            raise TypeError(f"grads must be a list or dict of arrays, got {type(grads).__name__}")
+        return grads
+
+    def _make_plan(self, layout: list[tuple[str, ...]]) -> _Plan:
+        buffers, fresh = [], []
+        for i, p in enumerate(self._params):
+            group = self.param_groups[self._group_of[i]]
+            have = self._buffers[i]
+            bufs = {}
+            new = False
+            for name in layout[self._group_of[i]]:
+                if name in have:
+                    bufs[name] = have[name]
+                else:
+                    bufs[name] = self._new_buffer(name, p, group)
+                    new = new or name in self._init_from_grad
+            buffers.append(bufs)
+            fresh.append(new)
+        states = {n: [b.get(n) for b in buffers] for n in self._state_names}
+        labels = [_label(n, i) for i, n in enumerate(self._names)]
+        native = _native.Plan(self._kernel, self._params, states, labels)
+        if self._backend == "reference":
+            from ..reference.backend import ReferencePlan
+
+            native = ReferencePlan(native, self._kernel, self._params, buffers, self._coeff_names,
+                                   self._state_names)
+        return _Plan(native, layout, buffers, fresh)
+
+    def _rows(self, plan: _Plan) -> None:
+        keys = sorted({(self._group_of[i], f) for i, f in enumerate(plan.fresh)})
+        index = {k: r for r, k in enumerate(keys)}
+        plan.row_keys = keys
+        plan.rows = np.array(
+            [index[(self._group_of[i], f)] for i, f in enumerate(plan.fresh)], dtype=np.int64
+        )
+
+    def step(self, grads: GradsT) -> None:
+        """Update every param in place with its gradient.
+
+        ``grads``: the same structure as the params (a list in param order across all groups,
+        or a dict by name); each grad has its param's shape and dtype and the same memory
+        order. Everything is validated before any buffer is written: on an error, params,
+        state and step counts are unchanged.
+        """
+        grads = self._grad_list(grads)
+        for gi, group in enumerate(self.param_groups):
+            self._check_group(group, gi)
+        layout = [self._state_layout(g) for g in self.param_groups]
+        plan = self._plan
+        if plan is None or plan.layout != layout:
+            plan = self._make_plan(layout)
+            self._rows(plan)
+        coeffs = np.empty((len(plan.row_keys), len(self._coeff_names)), dtype=np.float64)
+        for r, (gi, fresh) in enumerate(plan.row_keys):
+            group = self.param_groups[gi]
+            step = self._steps[gi] + 1
+            lr = check_lr_value(self._value(group, "lr", step - 1), gi)
+            c = self._coefficients(group, lr, step, fresh)
+            coeffs[r] = [c[name] for name in self._coeff_names]
+        plan.native.step(grads, coeffs, plan.rows)
+        # Commit: the backend returned, so every buffer was written.
+        self._plan = plan
+        for gi in range(len(self._steps)):
+            self._steps[gi] += 1
+        if any(plan.fresh):
+            self._buffers = plan.buffers
+            plan.fresh = [False] * len(plan.fresh)
+            self._rows(plan)
+        elif self._buffers is not plan.buffers:
+            self._buffers = plan.buffers
+
+    # ----------------------------------------------------------------------- state
+    @property
+    def state(self) -> Mapping[np.ndarray, Mapping[str, Any]]:
+        """Per-param state, keyed by the param array (read-only view).
+
+        ``opt.state[p]`` has ``"step"`` (an int) and the state buffers under torch's names
+        (e.g. ``"exp_avg"``); the arrays are the live buffers the next step updates. Replace
+        state with :meth:`load_state_dict`.
+        """
+        return _StateView(self)
+
+    def _param_state(self, i: int) -> dict[str, Any]:
+        if not self._buffers[i] and self._steps[self._group_of[i]] == 0:
+            return {}
+        return {"step": self._steps[self._group_of[i]], **self._buffers[i]}
+
+    def state_dict(self) -> dict[str, Any]:
+        """A snapshot of the optimizer: torch's layout, with copies of the state buffers.
+
+        ``{"optimizer": name, "format": 1, "state": {index: {"step": int, buffer: array}},
+        "param_groups": [{options..., "params": [indices]}]}``. Indices count params across
+        groups in order, as torch does.
+        """
+        state = {}
+        for i in range(len(self._params)):
+            st = self._param_state(i)
+            if st:
+                state[i] = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in st.items()}
+        groups = []
+        start = 0
+        for group in self.param_groups:
+            g = {k: v for k, v in group.items() if k != "params"}
+            n = len(group["params"])
+            g["params"] = list(range(start, start + n))
+            start += n
+            groups.append(g)
+        return {
+            "optimizer": type(self).__name__,
+            "format": STATE_DICT_FORMAT,
+            "state": state,
+            "param_groups": groups,
+        }
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (copying its arrays). Everything is validated first:
+        on an error nothing changes."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
+        for key in ("state", "param_groups"):
+            if key not in state_dict:
+                raise ValueError(f"state_dict has no '{key}' entry")
+        kind = state_dict.get("optimizer", type(self).__name__)
+        if kind != type(self).__name__:
+            raise ValueError(
+                f"state_dict is from a {kind} optimizer, not {type(self).__name__}"
+            )
+        fmt = state_dict.get("format", STATE_DICT_FORMAT)
+        if fmt != STATE_DICT_FORMAT:
+            raise ValueError(f"state_dict format {fmt!r} is not supported (expected 1)")
+        groups = state_dict["param_groups"]
+        if not isinstance(groups, (list, tuple)) or len(groups) != len(self.param_groups):
+            raise ValueError(
+                f"state_dict has {len(groups) if isinstance(groups, (list, tuple)) else '?'} "
+                f"param groups, this optimizer {len(self.param_groups)}"
+            )
+        new_groups = []
+        start = 0
+        for gi, (saved, current) in enumerate(zip(groups, self.param_groups)):
+            if not isinstance(saved, Mapping):
+                raise TypeError(f"state_dict param_groups[{gi}] is not a dict")
+            n = len(current["params"])
+            if list(saved.get("params", [])) != list(range(start, start + n)):
+                raise ValueError(
+                    f"state_dict param_groups[{gi}] has params {saved.get('params')}, "
+                    f"expected {list(range(start, start + n))}"
+                )
+            start += n
+            unknown = sorted(set(saved) - set(self.defaults) - _EXTRA_GROUP_KEYS)
+            if unknown:
+                raise ValueError(f"state_dict param_groups[{gi}] has unknown option(s) {unknown}")
+            group = {k: v for k, v in saved.items() if k != "params"}
+            for key, value in self.defaults.items():
+                group.setdefault(key, value)
+            group["params"] = current["params"]
+            self._check_group(group, gi)
+            new_groups.append(group)
+        state = state_dict["state"]
+        if not isinstance(state, Mapping):
+            raise TypeError("state_dict['state'] must be a dict index -> param state")
+        n_params = len(self._params)
+        steps = [None] * len(self.param_groups)
+        buffers: list[dict[str, np.ndarray]] = [{} for _ in range(n_params)]
+        for key, st in state.items():
+            if isinstance(key, bool) or not isinstance(key, numbers.Integral) or not (
+                0 <= key < n_params
+            ):
+                raise ValueError(f"state_dict state has key {key!r}, expected 0..{n_params - 1}")
+            i = int(key)
+            if not isinstance(st, Mapping):
+                raise TypeError(f"state_dict state[{i}] is not a dict")
+            label = _label(self._names[i], i)
+            gi = self._group_of[i]
+            step = st.get("step")
+            if isinstance(step, np.ndarray) and step.ndim == 0:
+                step = step.item()
+            if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+                raise ValueError(f"state_dict state[{i}] ({label}): 'step' must be an int >= 0, "
+                                 f"got {step!r}")
+            if steps[gi] is None:
+                steps[gi] = int(step)
+            elif steps[gi] != int(step):
+                raise ValueError(
+                    f"state_dict state[{i}] ({label}): step {step} differs from step "
+                    f"{steps[gi]} of another param in param_groups[{gi}] (fastoptim steps a "
+                    "group's params together)"
+                )
+            p = self._params[i]
+            for name, arr in st.items():
+                if name == "step":
+                    continue
+                if name not in self._state_names:
+                    raise ValueError(f"state_dict state[{i}] ({label}): unknown buffer '{name}' "
+                                     f"(expected some of {list(self._state_names)})")
+                if not isinstance(arr, np.ndarray):
+                    raise TypeError(f"state_dict state[{i}] ({label}): '{name}' is not an array")
+                if arr.shape != p.shape:
+                    raise ValueError(f"state_dict state[{i}] ({label}): '{name}' has shape "
+                                     f"{arr.shape}, the param {p.shape}")
+                if arr.dtype != p.dtype:
+                    raise TypeError(f"state_dict state[{i}] ({label}): '{name}' has dtype "
+                                    f"{arr.dtype}, the param {p.dtype}")
+                buf = np.empty_like(p)
+                buf[...] = arr
+                buffers[i][name] = buf
+        for i in range(n_params):
+            gi = self._group_of[i]
+            if steps[gi]:
+                # Buffers the kernel reads at this step count; ones created from the first
+                # gradient (SGD's momentum buffer) may be absent, as in torch.
+                missing = [n for n in self._state_layout(new_groups[gi])
+                           if n not in buffers[i] and n not in self._init_from_grad]
+                if missing:
+                    raise ValueError(f"state_dict has no {missing} for param "
+                                     f"{_label(self._names[i], i)} (its group is at step "
+                                     f"{steps[gi]})")
+        # Commit.
+        for current, new in zip(self.param_groups, new_groups):
+            current.clear()
+            current.update(new)
+        self._steps = [s or 0 for s in steps]
+        self._buffers = buffers
+        self._plan = None
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for gi, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {gi}")
+            for key in sorted(group):
+                if key not in ("params", "param_names"):
+                    lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+class _StateView(Mapping):
+    __slots__ = ("_opt",)
+
+    def __init__(self, opt: Optimizer) -> None:
+        self._opt = opt
+
+    def __getitem__(self, param: np.ndarray) -> Mapping[str, Any]:
+        i = self._opt._index_by_id.get(id(param))
+        if i is None or self._opt._params[i] is not param:
+            raise KeyError("not a param of this optimizer")
+        return MappingProxyType(self._opt._param_state(i))
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return (p for i, p in enumerate(self._opt._params) if self._opt._param_state(i))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def check_number(
+    group: dict[str, Any], key: str, index: int, *, low: float = 0.0, high: float | None = None,
+    high_open: bool = False, allow_callable: bool = False,
+) -> None:
+    """Validate ``group[key]`` as a real number in [low, high] (or [low, high) if high_open)."""
+    v = group[key]
+    where = f"param_groups[{index}]" if index >= 0 else "options"
+    if allow_callable and callable(v):
+        return
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{where}: {key} must be a real number, got {type(v).__name__}")
+    v = float(v)
+    if math.isnan(v) or v < low or (high is not None and (v > high or (high_open and v == high))):
+        bound = "" if high is None else (f", < {high}" if high_open else f", <= {high}")
+        raise ValueError(f"{where}: {key} must be >= {low}{bound}, got {v}")
+
+
+def check_lr_value(lr: Any, index: int) -> float:
+    """An lr returned by a schedule, validated at the step that uses it."""
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr >= 0 or math.isinf(lr):
+        raise ValueError(f"param_groups[{index}]: lr schedule returned {lr!r}, expected a "
+                         "finite number >= 0")
+    return float(lr)
+
+
+def check_bool(group: dict[str, Any], key: str, index: int) -> None:
+    v = group[key]
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"param_groups[{index}]: {key} must be a bool, got {type(v).__name__}")
+
+
+def check_betas(group: dict[str, Any], index: int, key: str = "betas") -> None:
+    b = group[key]
+    if not isinstance(b, (tuple, list)) or len(b) != 2:
+        raise TypeError(f"param_groups[{index}]: {key} must be a pair (beta1, beta2), got {b!r}")
+    for k, v in enumerate(b):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"param_groups[{index}]: {key}[{k}] must be a real number, got "
+                            f"{type(v).__name__}")
+        if not 0.0 <= float(v) < 1.0:
+            raise ValueError(f"param_groups[{index}]: {key}[{k}] must be in [0, 1), got {v}")
