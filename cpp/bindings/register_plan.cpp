@@ -133,10 +133,11 @@ class Plan {
     }
 
     // Validates everything, then runs; raises before writing anything.
-    void step(const py::sequence& grads, const py::array& coeffs, const py::array& rows) {
+    void step(const py::sequence& grads, const py::sequence& coeffs, const py::array& rows) {
         std::vector<TensorTask> tasks;
         std::vector<py::array> grad_refs;  // keep the grads alive while the GIL is released
-        prepare(grads, coeffs, rows, tasks, grad_refs);
+        std::vector<double> cbuf;
+        prepare(grads, coeffs, rows, tasks, grad_refs, cbuf);
         const int threads = get_num_threads();
         // Safe without the GIL: every buffer is owned by an array referenced by this plan or by
         // grad_refs, numpy arrays cannot be resized while referenced, and nothing here touches
@@ -145,10 +146,11 @@ class Plan {
         run_tasks(tasks, threads);
     }
 
-    void check(const py::sequence& grads, const py::array& coeffs, const py::array& rows) {
+    void check(const py::sequence& grads, const py::sequence& coeffs, const py::array& rows) {
         std::vector<TensorTask> tasks;
         std::vector<py::array> grad_refs;
-        prepare(grads, coeffs, rows, tasks, grad_refs);
+        std::vector<double> cbuf;
+        prepare(grads, coeffs, rows, tasks, grad_refs, cbuf);
     }
 
     std::size_t size() const { return tensors_.size(); }
@@ -208,23 +210,40 @@ class Plan {
         return nullptr;
     }
 
-    void prepare(const py::sequence& grads, const py::array& coeffs, const py::array& rows,
-                 std::vector<TensorTask>& tasks, std::vector<py::array>& grad_refs) const {
+    // Coefficients: one row (a sequence of floats, in the kernel's order) per coefficient set.
+    void read_coeffs(const py::sequence& coeffs, std::vector<double>& out) const {
+        const KernelSpec& spec = kernel_spec(kernel_);
+        out.clear();
+        out.reserve(coeffs.size() * static_cast<std::size_t>(spec.n_coeffs));
+        for (py::handle row_h : coeffs) {
+            py::sequence row = py::reinterpret_borrow<py::sequence>(row_h);
+            if (!PySequence_Check(row_h.ptr()) ||
+                static_cast<int>(row.size()) != spec.n_coeffs)
+                throw py::value_error("each coefficient row must hold " +
+                                      std::to_string(spec.n_coeffs) + " floats");
+            for (py::handle x : row) {
+                const double v = PyFloat_AsDouble(x.ptr());
+                if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+                out.push_back(v);
+            }
+        }
+    }
+
+    void prepare(const py::sequence& grads, const py::sequence& coeffs, const py::array& rows,
+                 std::vector<TensorTask>& tasks, std::vector<py::array>& grad_refs,
+                 std::vector<double>& cbuf) const {
         const KernelSpec& spec = kernel_spec(kernel_);
         const std::size_t n = tensors_.size();
         if (grads.size() != n)
             throw py::value_error("expected " + std::to_string(n) + " grads (one per param), got " +
                                   std::to_string(grads.size()));
-        if (!py::array_t<double>::check_(coeffs) || coeffs.ndim() != 2 || !is_c(coeffs) ||
-            coeffs.shape(1) != spec.n_coeffs)
-            throw py::value_error("coeffs must be a C-contiguous float64 array of shape (rows, " +
-                                  std::to_string(spec.n_coeffs) + ")");
+        read_coeffs(coeffs, cbuf);
         if (!py::array_t<std::int64_t>::check_(rows) || rows.ndim() != 1 || !is_c(rows) ||
             static_cast<std::size_t>(rows.shape(0)) != n)
             throw py::value_error("rows must be a contiguous int64 array with one entry per param");
-        const double* cbase = static_cast<const double*>(coeffs.data());
+        const double* cbase = cbuf.data();
         const std::int64_t* rbase = static_cast<const std::int64_t*>(rows.data());
-        const std::int64_t n_rows = coeffs.shape(0);
+        const std::int64_t n_rows = static_cast<std::int64_t>(coeffs.size());
         const KernelTable table = active_table();
         tasks.resize(n);
         grad_refs.reserve(n);

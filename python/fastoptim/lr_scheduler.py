@@ -557,8 +557,10 @@ class CyclicLR(LRScheduler):
         self.max_lrs = _format_param("max_lr", optimizer, max_lr)
 
         up = float(_check_range("step_size_up", step_size_up, 0.0, math.inf, lo_open=True))
-        down = up if step_size_down is None else float(
-            _check_range("step_size_down", step_size_down, 0.0, math.inf)
+        down = (
+            up
+            if step_size_down is None
+            else float(_check_range("step_size_down", step_size_down, 0.0, math.inf))
         )
         self.total_size = up + down
         self.step_ratio = up / self.total_size
@@ -638,7 +640,9 @@ class CyclicLR(LRScheduler):
             for group, m_base, m_max in zip(
                 self.optimizer.param_groups, self.base_momentums, self.max_momentums
             ):
-                _set_momentum(group, self.use_beta1, m_max - (m_max - m_base) * scale_factor * scale)
+                _set_momentum(
+                    group, self.use_beta1, m_max - (m_max - m_base) * scale_factor * scale
+                )
         return lrs
 
     def state_dict(self) -> dict[str, Any]:
@@ -879,7 +883,8 @@ def _check_sub_schedulers(who: str, optimizer: Any, schedulers: Sequence[Any]) -
         if not isinstance(s, LRScheduler):
             raise TypeError(f"{who}: schedulers[{i}] is not an LRScheduler: {type(s).__name__}")
         if isinstance(s, ReduceLROnPlateau):
-            raise ValueError(
+            # torch raises ValueError; TypeError says better what is wrong.
+            raise TypeError(
                 f"{who} does not support ReduceLROnPlateau (schedulers[{i}]): its step() "
                 "needs a metric"
             )

@@ -496,9 +496,10 @@ class CosineRestarts(Schedule):
             while t_cur >= t_i:
                 t_cur -= t_i
                 t_i *= self.t_mult
-        return self.eta_min + (self.init_value - self.eta_min) * (
-            1 + math.cos(math.pi * t_cur / t_i)
-        ) / 2
+        return (
+            self.eta_min
+            + (self.init_value - self.eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
+        )
 
 
 # Public lower-case constructors (optax style); the classes double as the types.

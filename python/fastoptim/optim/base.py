@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, Callable, ClassVar, Union
@@ -81,6 +82,14 @@ class Optimizer:
         spec = _native.kernel_specs[self._kernel]
         self._state_names: tuple[str, ...] = tuple(spec[0][2:])
         self._coeff_names: tuple[str, ...] = tuple(spec[1])
+        # Builds a row of coefficients in kernel order from the subclass's dict (a tuple, also
+        # for a single coefficient).
+        self._coeff_getter = (
+            operator.itemgetter(*self._coeff_names) if len(self._coeff_names) > 1
+            else (lambda d: tuple(d[n] for n in self._coeff_names))
+        )
+        self._option_keys: tuple[str, ...] = tuple(defaults)
+        self._group_cache: list[tuple[tuple, tuple[str, ...]]] = []
         groups = self._parse_params(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -259,32 +268,48 @@ class Optimizer:
         order. Everything is validated before any buffer is written: on an error, params,
         state and step counts are unchanged.
         """
-        grads = self._grad_list(grads)
+        if type(grads) is not list:
+            grads = self._grad_list(grads)
+        # Options are validated (and the state layout derived) only when a group's options
+        # changed since the last step: the per-step Python cost stays a few microseconds.
+        cache = self._group_cache
+        keys = self._option_keys
+        changed = self._plan is None
         for gi, group in enumerate(self.param_groups):
-            self._check_group(group, gi)
-        layout = [self._state_layout(g) for g in self.param_groups]
+            key = tuple(map(group.get, keys))
+            if gi >= len(cache) or cache[gi][0] != key:
+                self._check_group(group, gi)
+                entry = (key, self._state_layout(group))
+                if gi < len(cache):
+                    cache[gi] = entry
+                else:
+                    cache.append(entry)
+                changed = True
         plan = self._plan
-        if plan is None or plan.layout != layout:
-            plan = self._make_plan(layout)
-            self._rows(plan)
-        coeffs = np.empty((len(plan.row_keys), len(self._coeff_names)), dtype=np.float64)
-        for r, (gi, fresh) in enumerate(plan.row_keys):
+        if changed:
+            layout = [entry[1] for entry in cache]
+            if plan is None or plan.layout != layout:
+                plan = self._make_plan(layout)
+                self._rows(plan)
+        rows = []
+        steps = self._steps
+        for gi, fresh in plan.row_keys:
             group = self.param_groups[gi]
-            step = self._steps[gi] + 1
-            lr = check_lr_value(self._value(group, "lr", step - 1), gi)
-            c = self._coefficients(group, lr, step, fresh)
-            coeffs[r] = [c[name] for name in self._coeff_names]
-        plan.native.step(grads, coeffs, plan.rows)
+            step = steps[gi] + 1
+            lr = group["lr"]
+            if type(lr) is not float:
+                lr = check_lr_value(self._value(group, "lr", step - 1), gi)
+            rows.append(self._coeff_getter(self._coefficients(group, lr, step, fresh)))
+        plan.native.step(grads, rows, plan.rows)
         # Commit: the backend returned, so every buffer was written.
         self._plan = plan
-        for gi in range(len(self._steps)):
-            self._steps[gi] += 1
-        if any(plan.fresh):
+        for gi in range(len(steps)):
+            steps[gi] += 1
+        if self._buffers is not plan.buffers:
             self._buffers = plan.buffers
+        if True in plan.fresh:
             plan.fresh = [False] * len(plan.fresh)
             self._rows(plan)
-        elif self._buffers is not plan.buffers:
-            self._buffers = plan.buffers
 
     # ----------------------------------------------------------------------- state
     @property
@@ -438,6 +463,7 @@ class Optimizer:
         self._steps = [s or 0 for s in steps]
         self._buffers = buffers
         self._plan = None
+        self._group_cache = []
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -510,3 +536,6 @@ def check_betas(group: dict[str, Any], index: int, key: str = "betas") -> None:
                             f"{type(v).__name__}")
         if not 0.0 <= float(v) < 1.0:
             raise ValueError(f"param_groups[{index}]: {key}[{k}] must be in [0, 1), got {v}")
+    # Stored as a tuple: the step's change detection compares option values, and a list
+    # could change in place unseen.
+    group[key] = (b[0], b[1])

@@ -20,9 +20,9 @@ class ReferencePlan:
         self._coeff_names = coeff_names
         self._state_names = state_names
 
-    def step(self, grads, coeffs: np.ndarray, rows: np.ndarray) -> None:
+    def step(self, grads, coeffs, rows: np.ndarray) -> None:
         self._native.check(grads, coeffs, rows)
         for i, p in enumerate(self._params):
-            c = dict(zip(self._coeff_names, coeffs[rows[i]].tolist()))
+            c = dict(zip(self._coeff_names, map(float, coeffs[rows[i]])))
             bufs = self._buffers[i]
             self._fn(c, p, grads[i], *(bufs.get(n) for n in self._state_names))
