@@ -298,6 +298,10 @@ class Polynomial(Schedule):
 
     def _value(self, count: int) -> float:
         t = min(max(count - self.transition_begin, 0), self.transition_steps)
+        if t == 0:
+            # Mathematically what optax computes, but (init - end) * 1 + end can
+            # be an ulp off init_value; return it exactly.
+            return self.init_value
         frac = 1 - t / self.transition_steps
         return (self.init_value - self.end_value) * frac**self.power + self.end_value
 
