@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 import pickle
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
-
 from fastoptim import schedules as S
 
-COUNTS = range(0, 260)
+COUNTS = range(260)
 
 
 def approx(x: float) -> object:
@@ -40,7 +40,9 @@ def test_step_decay_default_gamma() -> None:
     assert (s(9), s(10), s(25)) == (1.0, 0.1, 1.0 * 0.1**2)
 
 
-@pytest.mark.parametrize(("milestones", "gamma"), [([10, 25, 80], 0.3), ([1, 2, 3], 0.5), ([], 0.1)])
+@pytest.mark.parametrize(
+    ("milestones", "gamma"), [([10, 25, 80], 0.3), ([1, 2, 3], 0.5), ([], 0.1)]
+)
 def test_multi_step(milestones: list[int], gamma: float) -> None:
     s = S.multi_step(0.2, milestones, gamma)
     for c in COUNTS:
@@ -90,7 +92,9 @@ def test_polynomial(begin: int, power: float) -> None:
 
 def test_polynomial_optax_doc_example() -> None:
     # The example printed in optax's polynomial_schedule docstring.
-    s = S.polynomial(init_value=1.0, end_value=0.01, transition_steps=100, transition_begin=5, power=2)
+    s = S.polynomial(
+        init_value=1.0, end_value=0.01, transition_steps=100, transition_begin=5, power=2
+    )
     got = [f"{s(c):.4f}" for c in (0, 5, 6, 104, 105, 110)]
     assert got == ["1.0000", "1.0000", "0.9803", "0.0101", "0.0100", "0.0100"]
 
@@ -129,7 +133,9 @@ def test_warmup_cosine_without_warmup() -> None:
     assert [s(i) for i in COUNTS] == [c(i) for i in COUNTS]
 
 
-@pytest.mark.parametrize(("pct", "div", "fdiv"), [(0.3, 25.0, 1e4), (0.1, 10.0, 100.0), (0.0, 4.0, 2.0)])
+@pytest.mark.parametrize(
+    ("pct", "div", "fdiv"), [(0.3, 25.0, 1e4), (0.1, 10.0, 100.0), (0.0, 4.0, 2.0)]
+)
 def test_one_cycle(pct: float, div: float, fdiv: float) -> None:
     steps, peak = 200, 0.5
     s = S.one_cycle(steps, peak, pct, div, fdiv)
@@ -139,7 +145,7 @@ def test_one_cycle(pct: float, div: float, fdiv: float) -> None:
     def cos_interp(start: float, end: float, p: float) -> float:
         return end + (start - end) / 2 * (math.cos(math.pi * p) + 1)
 
-    for c in range(0, steps + 20):
+    for c in range(steps + 20):
         if c < b:
             want = cos_interp(init, peak, c / b)
         elif c < steps:
@@ -159,7 +165,9 @@ def test_one_cycle_full_warmup() -> None:
     assert s(10) == approx(0.01)
 
 
-@pytest.mark.parametrize(("t0", "mult", "eta"), [(10, 1, 0.0), (5, 2, 1e-3), (1, 1, 0.0), (3, 3, 0.01)])
+@pytest.mark.parametrize(
+    ("t0", "mult", "eta"), [(10, 1, 0.0), (5, 2, 1e-3), (1, 1, 0.0), (3, 3, 0.01)]
+)
 def test_cosine_restarts(t0: int, mult: int, eta: float) -> None:
     init = 0.1
     s = S.cosine_restarts(init, t0, mult, eta)
@@ -313,7 +321,12 @@ BAD = [
     (S.step_decay, (0.1, -3), ValueError, "step_size must be >= 1, got -3"),
     (S.step_decay, (0.1, 2.0), TypeError, "step_size must be an integer, got float"),
     (S.step_decay, (0.1, 5, "a"), TypeError, "gamma must be a real number"),
-    (S.multi_step, (0.1, [5, 3]), ValueError, r"milestones must be strictly increasing, got \[5, 3\]"),
+    (
+        S.multi_step,
+        (0.1, [5, 3]),
+        ValueError,
+        r"milestones must be strictly increasing, got \[5, 3\]",
+    ),
     (S.multi_step, (0.1, [3, 3]), ValueError, "milestones must be strictly increasing"),
     (S.multi_step, (0.1, [0, 3]), ValueError, r"milestones\[0\] must be >= 1, got 0"),
     (S.multi_step, (0.1, [2, 4.5]), TypeError, r"milestones\[1\] must be an integer"),
@@ -354,7 +367,7 @@ BAD = [
 
 
 @pytest.mark.parametrize(("factory", "args", "exc", "msg"), BAD, ids=[b[3][:40] for b in BAD])
-def test_bad_arguments(factory, args, exc, msg) -> None:  # noqa: ANN001
+def test_bad_arguments(factory: Any, args: tuple, exc: type, msg: str) -> None:
     with pytest.raises(exc, match=msg):
         factory(*args)
 
@@ -377,7 +390,9 @@ def _torch_lrs(make, steps: int, epoch_form: bool = False) -> list[float]:
     return out
 
 
-@pytest.mark.parametrize(("t0", "mult", "eta"), [(10, 1, 0.0), (4, 2, 0.05), (1, 3, 0.0), (7, 1, 0.1)])
+@pytest.mark.parametrize(
+    ("t0", "mult", "eta"), [(10, 1, 0.0), (4, 2, 0.05), (1, 3, 0.0), (7, 1, 0.1)]
+)
 def test_cosine_restarts_equals_torch(t0: int, mult: int, eta: float) -> None:
     want = _torch_lrs(lambda m, o: m.CosineAnnealingWarmRestarts(o, t0, mult, eta), 400)
     s = S.cosine_restarts(1.0, t0, mult, eta)

@@ -4,10 +4,11 @@ Same class names, arguments, defaults and update arithmetic as
 ``torch.optim.lr_scheduler`` (torch 2.x), so a training loop ported from
 PyTorch produces the same learning rates, float for float::
 
-    opt = fastoptim.optim.SGD(params, lr=0.1, momentum=0.9)
+    opt = fastoptim.SGD(params, lr=0.1, momentum=0.9)
     sched = StepLR(opt, step_size=30, gamma=0.1)
     for epoch in range(100):
-        train(opt)
+        for grads in batches():
+            opt.step(grads)
         sched.step()
 
 A scheduler works on any object with a ``param_groups`` list of dicts holding a
@@ -310,7 +311,9 @@ class MultiStepLR(LRScheduler):
         self, optimizer: Any, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1
     ) -> None:
         if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Iterable):
-            raise TypeError(f"milestones must be a list of integers, got {type(milestones)}")
+            raise TypeError(
+                f"milestones must be a list of integers, got {type(milestones).__name__}"
+            )
         ms = [_check_int(f"milestones[{i}]", m, 0) for i, m in enumerate(milestones)]
         if any(b <= a for a, b in zip(ms, ms[1:])):
             raise ValueError(f"milestones must be strictly increasing, got {ms}")
@@ -858,8 +861,8 @@ class ChainedScheduler(LRScheduler):
             raise ValueError("ChainedScheduler expects at least one scheduler, got none")
         if optimizer is None:
             optimizer = getattr(schedulers[0], "optimizer", None)
-        _check_optimizer(optimizer, type(self).__name__)
         _check_sub_schedulers(type(self).__name__, optimizer, schedulers)
+        _check_optimizer(optimizer, type(self).__name__)
         self._schedulers = list(schedulers)
         self.optimizer = optimizer
         self._last_lr = _group_values(self._schedulers[-1].optimizer, "lr")

@@ -29,9 +29,12 @@ LR = Union[float, Callable[[int], float]]
 
 STATE_DICT_FORMAT = 1
 
-# Keys a param group may carry besides the optimizer's hyperparameters (torch schedulers add
-# "initial_lr"; "name" is a user label).
-_EXTRA_GROUP_KEYS = frozenset({"params", "param_names", "initial_lr", "name"})
+# Keys a param group may carry besides the optimizer's hyperparameters: torch-style schedulers
+# add "initial_lr" (and OneCycleLR/CyclicLR their cycle bounds); "name" is a user label.
+_EXTRA_GROUP_KEYS = frozenset({
+    "params", "param_names", "name", "initial_lr",
+    "max_lr", "min_lr", "max_momentum", "base_momentum",
+})
 
 
 def _label(name: str | None, index: int) -> str:
@@ -507,9 +510,11 @@ def check_number(
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise TypeError(f"{where}: {key} must be a real number, got {type(v).__name__}")
     v = float(v)
-    if math.isnan(v) or v < low or (high is not None and (v > high or (high_open and v == high))):
+    if not math.isfinite(v) or v < low or (
+        high is not None and (v > high or (high_open and v == high))
+    ):
         bound = "" if high is None else (f", < {high}" if high_open else f", <= {high}")
-        raise ValueError(f"{where}: {key} must be >= {low}{bound}, got {v}")
+        raise ValueError(f"{where}: {key} must be finite and >= {low}{bound}, got {v}")
 
 
 def check_lr_value(lr: Any, index: int) -> float:
