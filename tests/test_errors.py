@@ -237,3 +237,25 @@ def test_failed_first_step_creates_no_state():
     assert len(opt.state) == 0 and opt.state_dict()["state"] == {}
     opt.step([np.ones(4, np.float32)])
     assert opt.state[p]["step"] == 1
+
+
+def test_option_of_the_wrong_type_set_between_steps_is_refused():
+    """False == 0, but a bool is no weight decay: the change detection compares types too."""
+    opt, arrays, good = make(fo.Adam)
+    snap = snapshot(opt, arrays)
+    opt.param_groups[0]["weight_decay"] = False
+    with pytest.raises(TypeError, match=r"param_groups\[0\]: weight_decay"):
+        opt.step(good)
+    opt.param_groups[0]["weight_decay"] = 0.0
+    assert_unchanged(opt, arrays, snap)
+
+
+def test_native_plan_refuses_a_missing_required_buffer():
+    """The binding is reachable from Python: a missing state buffer is an error, not a crash."""
+    p, g = np.zeros(4, np.float32), np.ones(4, np.float32)
+    plan = fo._native.Plan("adam", [p], {}, ["p"])
+    row = tuple(1.0 if n in ("sign", "decay", "bc2_sqrt") else 0.0
+                for n in fo._native.kernel_specs["adam"][1])
+    with pytest.raises(ValueError, match="state 'exp_avg' of param p is missing"):
+        plan.step([g], [row], np.zeros(1, np.int64))
+    assert not p.any()

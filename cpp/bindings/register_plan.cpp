@@ -283,7 +283,11 @@ class Plan {
             const double* c = cbase + r * spec.n_coeffs;
             for (int b = 2; b < spec.n_buffers; ++b) {
                 const int flag = spec.buffer_flag[b];
-                if (flag >= 0 && c[flag] != 0.0 && !t.bufs[b])
+                if (t.bufs[b] || flag == kOptional) continue;
+                if (flag == kRequired)
+                    throw py::value_error(std::string("state '") + spec.buffers[b] +
+                                          "' of param " + labels_[i] + " is missing");
+                if (c[flag] != 0.0)
                     throw py::value_error(std::string("state '") + spec.buffers[b] +
                                           "' of param " + labels_[i] + " is missing but '" +
                                           spec.coeffs[flag] + "' is on");

@@ -15,7 +15,7 @@
 // Every scalar (decay, w, 1 - w, sqrt(1 - beta2^t), -lr / (1 - beta1^t), ...) is computed once
 // per step in float64 by the Python optimizer and cast once to the working dtype.
 // Reference with the same operation order: python/fastoptim/reference/kernels.py::adam.
-struct Adam {
+struct Adam : fo_kernel<Adam> {
     enum Buf { PARAM, GRAD, EXP_AVG, EXP_AVG_SQ, MAX_EXP_AVG_SQ, N_BUF };
     enum Coef { SIGN, DECAY, WEIGHT_DECAY, LERP_W, ONE_MINUS_LERP_W, LERP_FLIP, BETA2,
                 ONE_MINUS_BETA2, AMSGRAD, BC2_SQRT, EPS, NEG_STEP_SIZE, N_COEF };
@@ -29,48 +29,29 @@ struct Adam {
          "one_minus_beta2", "amsgrad", "bc2_sqrt", "eps", "neg_step_size"},
     };
 
-    template <class T, bool DECOUPLED, bool L2, bool FLIP, bool AMS>
-    static void loop(const T* c, T* FO_RESTRICT p, const T* FO_RESTRICT g, T* FO_RESTRICT m,
+    // bits: 0 decoupled weight decay, 1 L2 weight decay, 2 lerp_flip, 3 amsgrad
+    static constexpr int N_VARIANTS = 16;
+    static int variant(const double* c) {
+        return fo_variant(c[DECAY] != 1.0, c[WEIGHT_DECAY] != 0.0, fo_flag(c[LERP_FLIP]),
+                          fo_flag(c[AMSGRAD]));
+    }
+
+    template <class T, class V>
+    static void loop(V, const T* c, T* FO_RESTRICT p, const T* FO_RESTRICT g, T* FO_RESTRICT m,
                      T* FO_RESTRICT v, T* FO_RESTRICT vmax, i64 n) {
-        const T sign = c[SIGN], decay = c[DECAY], wd = c[WEIGHT_DECAY];
-        const T w = c[LERP_W], one_minus_w = c[ONE_MINUS_LERP_W];
-        const T beta2 = c[BETA2], one_minus_beta2 = c[ONE_MINUS_BETA2];
+        const fo_moments<T> k{c[SIGN], c[DECAY], c[WEIGHT_DECAY], c[LERP_W],
+                              c[ONE_MINUS_LERP_W], c[BETA2], c[ONE_MINUS_BETA2]};
         const T bc2_sqrt = c[BC2_SQRT], eps = c[EPS], neg_step = c[NEG_STEP_SIZE];
         for (i64 i = 0; i < n; ++i) {
-            T gi = sign * g[i];
-            T pi = p[i];
-            if (DECOUPLED) pi = pi * decay;
-            if (L2) gi = gi + wd * pi;
-            const T mi = FLIP ? gi - (gi - m[i]) * one_minus_w : m[i] + w * (gi - m[i]);
-            const T vi = v[i] * beta2 + (one_minus_beta2 * gi) * gi;
-            m[i] = mi;
-            v[i] = vi;
-            T vu = vi;
-            if (AMS) {
-                vu = fo_max(vmax[i], vi);
+            T pi = p[i], gi = g[i];
+            const T mi = k.template step<V::bit(0), V::bit(1), V::bit(2)>(pi, gi, m[i], v[i]);
+            T vu = v[i];
+            if (V::bit(3)) {
+                vu = fo_max(vmax[i], vu);
                 vmax[i] = vu;
             }
             const T denom = fo_sqrt(vu) / bc2_sqrt + eps;
             p[i] = pi + (neg_step * mi) / denom;
         }
-    }
-
-    template <class T>
-    static void run(const double* cd, char* const* bufs, i64 begin, i64 end) {
-        T c[N_COEF];
-        fo_cast_coeffs<T, N_COEF>(cd, c);
-        T* p = fo_buf<T>(bufs[PARAM], begin);
-        const T* g = fo_buf<T>(bufs[GRAD], begin);
-        T* m = fo_buf<T>(bufs[EXP_AVG], begin);
-        T* v = fo_buf<T>(bufs[EXP_AVG_SQ], begin);
-        T* vmax = fo_buf<T>(bufs[MAX_EXP_AVG_SQ], begin);
-        const i64 n = end - begin;
-        // bits: 0 amsgrad, 1 lerp_flip, 2 L2 weight decay, 3 decoupled weight decay
-        const int variant = (fo_flag(cd[AMSGRAD]) ? 1 : 0) | (fo_flag(cd[LERP_FLIP]) ? 2 : 0) |
-                            (fo_flag(cd[WEIGHT_DECAY]) ? 4 : 0) | (cd[DECAY] != 1.0 ? 8 : 0);
-        fo_dispatch<16>(variant, [&](auto bits) {
-            using V = decltype(bits);
-            loop<T, V::bit(3), V::bit(2), V::bit(1), V::bit(0)>(c, p, g, m, v, vmax, n);
-        });
     }
 };

@@ -4,6 +4,15 @@
 #include "common.hpp"
 #include "sgd.hpp"
 #include "adam.hpp"
+#include "adagrad.hpp"
+#include "rmsprop.hpp"
+#include "adamax.hpp"
+#include "nadam.hpp"
+#include "radam.hpp"
+#include "adadelta.hpp"
+#include "lion.hpp"
 #include "ceiling.hpp"
 
-#define FASTOPTIM_FOR_EACH_KERNEL(X) X(Sgd) X(Adam) X(Ceiling)
+#define FASTOPTIM_FOR_EACH_KERNEL(X)                                                 \
+    X(Sgd) X(Adam) X(Adagrad) X(Rmsprop) X(Adamax) X(Nadam) X(Radam) X(Adadelta) X(Lion) \
+    X(Ceiling)

@@ -6,7 +6,7 @@ struct Ceiling {
     enum Buf { PARAM, GRAD, S1, S2, S3, N_BUF };
     enum Coef { N_COEF };
     static constexpr KernelSpec spec = {
-        "ceiling", N_BUF, {"param", "grad", "s1", "s2", "s3"}, {-1, -1, -1, -1, -1}, 0, {},
+        "ceiling", N_BUF, {"param", "grad", "s1", "s2", "s3"}, {-1, -1, kOptional, kOptional, kOptional}, 0, {},
     };
 
     template <class T>

@@ -62,3 +62,72 @@ template <class T>
 inline T* fo_buf(char* b, i64 begin) {
     return b ? reinterpret_cast<T*>(b) + begin : nullptr;
 }
+
+// torch's lerp(a, b, w) (aten/src/ATen/native/Lerp.h): a + w * (b - a) while |w| < 0.5,
+// else b - (b - a) * (1 - w). FLIP selects the second form; the optimizer passes both w and
+// 1 - w (computed in float64) as coefficients.
+template <bool FLIP, class T>
+inline T fo_lerp(T a, T b, T w, T one_minus_w) {
+    return FLIP ? b - (b - a) * one_minus_w : a + w * (b - a);
+}
+
+// The first half of an Adam-family step (used by NAdam and RAdam), in torch's order:
+//   g = sign * g;  p = p * decay (DECOUPLED);  g = g + weight_decay * p (L2);
+//   m = lerp(m, g, w) (FLIP: see fo_lerp);  v = v * beta2 + ((1 - beta2) * g) * g
+// p (the caller's local copy), g, m and v are updated in place; returns the new m.
+template <class T>
+struct fo_moments {
+    T sign, decay, wd, w, one_minus_w, beta2, one_minus_beta2;
+
+    template <bool DECOUPLED, bool L2, bool FLIP>
+    T step(T& p, T& g, T& m, T& v) const {
+        g = sign * g;
+        if (DECOUPLED) p = p * decay;
+        if (L2) g = g + wd * p;
+        const T mi = fo_lerp<FLIP>(m, g, w, one_minus_w);
+        m = mi;
+        v = v * beta2 + (one_minus_beta2 * g) * g;
+        return mi;
+    }
+};
+
+// Packs a kernel's runtime flags into a loop variant: argument k is bit k, read back inside the
+// loop as the compile-time constant fo_bits<V>::bit(k).
+template <class... B>
+inline int fo_variant(B... flags) {
+    int v = 0, k = 0;
+    ((v |= (flags ? 1 : 0) << k, ++k), ...);
+    return v;
+}
+
+// The `run` every kernel shares: a kernel K derives from fo_kernel<K> and provides only
+//   enum Buf {PARAM, GRAD, <state...>, N_BUF}; enum Coef {..., N_COEF};
+//   static constexpr KernelSpec spec;  static constexpr int N_VARIANTS;
+//   static int variant(const double* coeffs);              (fo_variant of its flags)
+//   template <class T, class V> static void loop(V, const T* c, T* p, const T* g, T* state...,
+//                                                i64 n);     (V = fo_bits<variant>)
+// run() casts the coefficients once, takes the typed views of the buffers at `begin`, picks
+// the loop variant and passes every buffer as its own (restrict-qualified) argument, so each
+// variant compiles to one branch-free loop that vectorizes without alias checks.
+template <class K>
+struct fo_kernel {
+    template <class T>
+    static void run(const double* cd, char* const* bufs, i64 begin, i64 end) {
+        T c[K::N_COEF];
+        fo_cast_coeffs<T, K::N_COEF>(cd, c);
+        T* b[kMaxBuffers] = {};
+        for (int k = 0; k < K::N_BUF; ++k) b[k] = fo_buf<T>(bufs[k], begin);
+        const i64 n = end - begin;
+        static_assert(K::N_BUF >= 3 && K::N_BUF <= kMaxBuffers, "fo_kernel: 1 to 4 states");
+        fo_dispatch<K::N_VARIANTS>(K::variant(cd), [&](auto bits) {
+            if constexpr (K::N_BUF == 3)
+                K::template loop<T>(bits, c, b[0], b[1], b[2], n);
+            else if constexpr (K::N_BUF == 4)
+                K::template loop<T>(bits, c, b[0], b[1], b[2], b[3], n);
+            else if constexpr (K::N_BUF == 5)
+                K::template loop<T>(bits, c, b[0], b[1], b[2], b[3], b[4], n);
+            else
+                K::template loop<T>(bits, c, b[0], b[1], b[2], b[3], b[4], b[5], n);
+        });
+    }
+};

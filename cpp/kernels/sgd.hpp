@@ -9,7 +9,7 @@
 //   p    = p + (-lr) * g
 //
 // Reference with the same operation order: python/fastoptim/reference/kernels.py::sgd.
-struct Sgd {
+struct Sgd : fo_kernel<Sgd> {
     enum Buf { PARAM, GRAD, MOMENTUM_BUFFER, N_BUF };
     enum Coef { SIGN, WEIGHT_DECAY, MOMENTUM, ONE_MINUS_DAMPENING, NESTEROV, INIT_BUFFER, NEG_LR,
                 N_COEF };
@@ -23,9 +23,17 @@ struct Sgd {
          "neg_lr"},
     };
 
-    template <class T, bool WD, bool MOM, bool INIT, bool NESTEROV>
-    static void loop(const T* c, T* FO_RESTRICT p, const T* FO_RESTRICT g, T* FO_RESTRICT buf,
-                     i64 n) {
+    // bits: 0 nesterov, 1 init_buffer, 2 momentum, 3 weight_decay
+    static constexpr int N_VARIANTS = 16;
+    static int variant(const double* c) {
+        return fo_variant(fo_flag(c[NESTEROV]), fo_flag(c[INIT_BUFFER]), fo_flag(c[MOMENTUM]),
+                          fo_flag(c[WEIGHT_DECAY]));
+    }
+
+    template <class T, class V>
+    static void loop(V, const T* c, T* FO_RESTRICT p, const T* FO_RESTRICT g,
+                     T* FO_RESTRICT buf, i64 n) {
+        constexpr bool NESTEROV = V::bit(0), INIT = V::bit(1), MOM = V::bit(2), WD = V::bit(3);
         const T sign = c[SIGN], wd = c[WEIGHT_DECAY], mom = c[MOMENTUM];
         const T damp = c[ONE_MINUS_DAMPENING], neg_lr = c[NEG_LR];
         for (i64 i = 0; i < n; ++i) {
@@ -38,22 +46,5 @@ struct Sgd {
             }
             p[i] = p[i] + neg_lr * gi;
         }
-    }
-
-    template <class T>
-    static void run(const double* cd, char* const* bufs, i64 begin, i64 end) {
-        T c[N_COEF];
-        fo_cast_coeffs<T, N_COEF>(cd, c);
-        T* p = fo_buf<T>(bufs[PARAM], begin);
-        const T* g = fo_buf<T>(bufs[GRAD], begin);
-        T* buf = fo_buf<T>(bufs[MOMENTUM_BUFFER], begin);
-        const i64 n = end - begin;
-        // bits: 0 nesterov, 1 init_buffer, 2 momentum, 3 weight_decay
-        const int variant = (fo_flag(cd[NESTEROV]) ? 1 : 0) | (fo_flag(cd[INIT_BUFFER]) ? 2 : 0) |
-                            (fo_flag(cd[MOMENTUM]) ? 4 : 0) | (fo_flag(cd[WEIGHT_DECAY]) ? 8 : 0);
-        fo_dispatch<16>(variant, [&](auto bits) {
-            using V = decltype(bits);
-            loop<T, V::bit(3), V::bit(2), V::bit(1), V::bit(0)>(c, p, g, buf, n);
-        });
     }
 };

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import LR, Optimizer, ParamsT, check_betas, check_bool, check_number
+from .base import LR, Optimizer, ParamsT, grad_coefficients, lerp_coefficients
 
 __all__ = ["Adam", "AdamW"]
 
@@ -59,15 +59,6 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
-    def _check_group(self, group: dict[str, Any], index: int) -> None:
-        check_number(group, "lr", index, allow_callable=True)
-        check_betas(group, index)
-        check_number(group, "eps", index)
-        check_number(group, "weight_decay", index)
-        check_bool(group, "amsgrad", index)
-        check_bool(group, "maximize", index)
-        check_bool(group, "decoupled_weight_decay", index)
-
     def _state_layout(self, group: dict[str, Any]) -> tuple[str, ...]:
         if group["amsgrad"]:
             return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
@@ -77,19 +68,11 @@ class Adam(Optimizer):
         self, group: dict[str, Any], lr: float, step: int, fresh: bool
     ) -> dict[str, float]:
         beta1, beta2 = (float(b) for b in group["betas"])
-        wd = float(group["weight_decay"])
-        decoupled = bool(group["decoupled_weight_decay"])
         bias_correction1 = 1.0 - beta1**step
         bias_correction2 = 1.0 - beta2**step
-        w = 1.0 - beta1
         return {
-            "sign": -1.0 if group["maximize"] else 1.0,
-            "decay": 1.0 - lr * wd if decoupled else 1.0,
-            "weight_decay": 0.0 if decoupled else wd,
-            "lerp_w": w,
-            "one_minus_lerp_w": 1.0 - w,
-            # torch's lerp switches formula at weight 0.5 (aten/native/Lerp.h)
-            "lerp_flip": float(w >= 0.5),
+            **grad_coefficients(group, lr),
+            **lerp_coefficients(1.0 - beta1),
             "beta2": beta2,
             "one_minus_beta2": 1.0 - beta2,
             "amsgrad": float(bool(group["amsgrad"])),

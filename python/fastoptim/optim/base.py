@@ -26,6 +26,7 @@ __all__ = ["Optimizer", "ParamsT", "GradsT"]
 ParamsT = Union[list, tuple, dict, Mapping]
 GradsT = Union[list, tuple, dict, Mapping]
 LR = Union[float, Callable[[int], float]]
+Check = Callable[[dict, str, int], None]
 
 STATE_DICT_FORMAT = 1
 
@@ -182,12 +183,20 @@ class Optimizer:
 
     # --------------------------------------------------------------- subclass hooks
     def _check_group(self, group: dict[str, Any], index: int) -> None:
-        """Raise TypeError/ValueError naming ``param_groups[index]`` for a bad option."""
-        raise NotImplementedError
+        """Raise TypeError/ValueError naming ``param_groups[index]`` for a bad option.
+        Default: each option by the check of its name in ``OPTION_CHECKS`` (an option name
+        means the same range in every optimizer, as in torch)."""
+        for key in self._option_keys:
+            check = OPTION_CHECKS.get(key)
+            if check is None:
+                raise NotImplementedError(f"{type(self).__name__}: no check for option {key!r} "
+                                          "(add it to OPTION_CHECKS or override _check_group)")
+            check(group, key, index)
 
     def _state_layout(self, group: dict[str, Any]) -> tuple[str, ...]:
-        """Names of the state buffers the group's options need."""
-        raise NotImplementedError
+        """Names of the state buffers the group's options need. Default: every state buffer
+        of the kernel."""
+        return self._state_names
 
     def _coefficients(
         self, group: dict[str, Any], lr: float, step: int, fresh: bool
@@ -200,15 +209,6 @@ class Optimizer:
 
     def _new_buffer(self, name: str, param: np.ndarray, group: dict[str, Any]) -> np.ndarray:
         return np.zeros_like(param)
-
-    # -------------------------------------------------------------------- helpers
-    @staticmethod
-    def _value(group: dict[str, Any], key: str, count: int) -> float:
-        """group[key], calling it with the number of steps already taken if it is a schedule."""
-        v = group[key]
-        if callable(v):
-            v = v(count)
-        return v
 
     # ------------------------------------------------------------------------ step
     def _grad_list(self, grads: GradsT) -> list:
@@ -279,7 +279,9 @@ class Optimizer:
         keys = self._option_keys
         changed = self._plan is None
         for gi, group in enumerate(self.param_groups):
-            key = tuple(map(group.get, keys))
+            values = tuple(map(group.get, keys))
+            # types too: False == 0 and 1.0 == True, but a bool is no weight decay
+            key = (values, tuple(map(type, values)))
             if gi >= len(cache) or cache[gi][0] != key:
                 self._check_group(group, gi)
                 entry = (key, self._state_layout(group))
@@ -300,8 +302,10 @@ class Optimizer:
             group = self.param_groups[gi]
             step = steps[gi] + 1
             lr = group["lr"]
-            if type(lr) is not float:
-                lr = check_lr_value(self._value(group, "lr", step - 1), gi)
+            if callable(lr):
+                lr = check_lr_value(lr(step - 1), gi)  # a schedule: called with t - 1
+            else:
+                lr = float(lr)  # validated when the group's options last changed
             rows.append(self._coeff_getter(self._coefficients(group, lr, step, fresh)))
         plan.native.step(grads, rows, plan.rows)
         # Commit: the backend returned, so every buffer was written.
@@ -544,3 +548,67 @@ def check_betas(group: dict[str, Any], index: int, key: str = "betas") -> None:
     # Stored as a tuple: the step's change detection compares option values, and a list
     # could change in place unseen.
     group[key] = (b[0], b[1])
+
+
+# ------------------------------------------------------------ shared option checks
+def number_check(**bounds: Any) -> Check:
+    """A check of ``OPTION_CHECKS``: :func:`check_number` with these bounds."""
+    return lambda group, key, index: check_number(group, key, index, **bounds)
+
+
+def betas_check(group: dict[str, Any], key: str, index: int) -> None:
+    """A check of ``OPTION_CHECKS``: :func:`check_betas` (both in [0, 1))."""
+    check_betas(group, index, key)
+
+
+#: lr: a number >= 0, or a schedule ``count -> lr`` (validated at each step).
+LR_CHECK = number_check(allow_callable=True)
+#: A finite number >= 0.
+NONNEGATIVE = number_check()
+#: A number in [0, 1) (decay rates).
+UNIT_INTERVAL = number_check(high=1.0, high_open=True)
+
+#: The check of every option name, shared by the optimizers' default ``_check_group``.
+OPTION_CHECKS: Mapping[str, Check] = MappingProxyType({
+    "lr": LR_CHECK,
+    "betas": betas_check,                       # Adam family, Lion
+    "eps": NONNEGATIVE,
+    "weight_decay": NONNEGATIVE,
+    "momentum": NONNEGATIVE,                    # SGD, RMSprop
+    "dampening": number_check(high=1.0),        # SGD
+    "lr_decay": NONNEGATIVE,                    # Adagrad
+    "initial_accumulator_value": NONNEGATIVE,   # Adagrad
+    "momentum_decay": NONNEGATIVE,              # NAdam
+    "alpha": UNIT_INTERVAL,                     # RMSprop
+    "rho": UNIT_INTERVAL,                       # Adadelta (torch accepts rho = 1)
+    "maximize": check_bool,
+    "decoupled_weight_decay": check_bool,
+    "amsgrad": check_bool,
+    "nesterov": check_bool,
+    "centered": check_bool,
+})
+
+
+# ---------------------------------------------------- shared coefficient helpers
+def grad_coefficients(
+    group: dict[str, Any], lr: float, decoupled: bool | None = None
+) -> dict[str, float]:
+    """The coefficients every kernel applies to the gradient first: ``sign`` (-1 when
+    maximizing) and the weight decay, either decoupled (``decay = 1 - lr * weight_decay``,
+    ``p *= decay``, AdamW-style) or L2 (``weight_decay``, ``g += weight_decay * p``), the unused
+    one neutral (1 or 0). ``decoupled`` defaults to the group's ``decoupled_weight_decay``
+    option (False where it has none). Kernels ignore the entries they do not name."""
+    sign = -1.0 if group["maximize"] else 1.0
+    wd = float(group["weight_decay"])
+    if decoupled is None:
+        decoupled = bool(group.get("decoupled_weight_decay", False))
+    if decoupled:
+        return {"sign": sign, "decay": 1.0 - lr * wd, "weight_decay": 0.0}
+    return {"sign": sign, "decay": 1.0, "weight_decay": wd}
+
+
+def lerp_coefficients(weight: float) -> dict[str, float]:
+    """The coefficients of torch's ``lerp(start, end, weight)`` in a kernel (``fo_lerp`` in
+    cpp/kernels/common.hpp): torch switches formula at weight 0.5 (aten/native/Lerp.h)."""
+    return {"lerp_w": weight, "one_minus_lerp_w": 1.0 - weight,
+            "lerp_flip": float(weight >= 0.5)}

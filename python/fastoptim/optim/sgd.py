@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import LR, Optimizer, ParamsT, check_bool, check_number
+from .base import LR, Optimizer, ParamsT, grad_coefficients
 
 __all__ = ["SGD"]
 
@@ -53,12 +53,7 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any], index: int) -> None:
-        check_number(group, "lr", index, allow_callable=True)
-        check_number(group, "momentum", index)
-        check_number(group, "dampening", index, high=1.0)
-        check_number(group, "weight_decay", index)
-        check_bool(group, "nesterov", index)
-        check_bool(group, "maximize", index)
+        super()._check_group(group, index)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(f"param_groups[{index}]: nesterov requires momentum > 0 and "
                              "zero dampening")
@@ -70,8 +65,7 @@ class SGD(Optimizer):
         self, group: dict[str, Any], lr: float, step: int, fresh: bool
     ) -> dict[str, float]:
         return {
-            "sign": -1.0 if group["maximize"] else 1.0,
-            "weight_decay": float(group["weight_decay"]),
+            **grad_coefficients(group, lr),
             "momentum": float(group["momentum"]),
             "one_minus_dampening": 1.0 - float(group["dampening"]),
             "nesterov": float(bool(group["nesterov"])),

@@ -29,5 +29,13 @@ def _reference(cls: type) -> type:
 SGD = _reference(_optim.SGD)
 Adam = _reference(_optim.Adam)
 AdamW = _reference(_optim.AdamW)
+Adagrad = _reference(_optim.Adagrad)
+RMSprop = _reference(_optim.RMSprop)
+Adamax = _reference(_optim.Adamax)
+NAdam = _reference(_optim.NAdam)
+RAdam = _reference(_optim.RAdam)
+Adadelta = _reference(_optim.Adadelta)
+Lion = _reference(_optim.Lion)
 
-__all__ = ["SGD", "Adam", "AdamW", "kernels"]
+__all__ = ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", "NAdam", "RAdam", "Adadelta",
+           "Lion", "kernels"]

@@ -1,0 +1,64 @@
+"""Adadelta: torch.optim.Adadelta."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import LR, Optimizer, ParamsT, grad_coefficients
+
+__all__ = ["Adadelta"]
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta (Zeiler 2012, "ADADELTA: An Adaptive Learning Rate Method", Algorithm 1, with
+    torch's learning rate scaling the update) — ``torch.optim.Adadelta``, the same formula and
+    operation order.
+
+    For each param, with :math:`g` its gradient (negated if ``maximize``)::
+
+        g     = g + weight_decay * p                    (if weight_decay != 0)
+        sa    = rho * sa + (1 - rho) * g * g
+        delta = sqrt(acc + eps) / sqrt(sa + eps) * g
+        acc   = rho * acc + (1 - rho) * delta * delta
+        p     = p - lr * delta
+
+    Source: torch.optim.Adadelta (single-tensor path, torch 2.x); Zeiler 2012,
+    arXiv:1212.5701, Algorithm 1 (torch adds lr and weight decay). State (torch's names, zeros
+    at the start): ``square_avg`` (sa), ``acc_delta`` (acc).
+    rho must be < 1 (torch accepts rho = 1, which freezes the averages at zero).
+
+    Args:
+        params: arrays (list, dict name -> array, or param groups).
+        lr: coefficient scaling delta (default 1.0), or a schedule ``count -> lr``.
+        rho: decay rate of the running averages, in [0, 1) (default 0.9).
+        eps: added inside both square roots (default 1e-6).
+        weight_decay: L2 penalty added to the gradient (default 0).
+        maximize: maximize the objective.
+    """
+
+    _kernel = "adadelta"
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: LR = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0.0,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _coefficients(
+        self, group: dict[str, Any], lr: float, step: int, fresh: bool
+    ) -> dict[str, float]:
+        rho = float(group["rho"])
+        return {
+            **grad_coefficients(group, lr),
+            "rho": rho,
+            "one_minus_rho": 1.0 - rho,
+            "eps": float(group["eps"]),
+            "neg_lr": -lr,
+        }
