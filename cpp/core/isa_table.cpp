@@ -12,6 +12,7 @@ namespace fastoptim {
 namespace FASTOPTIM_ISA_NS {
 
 #include "kernels/all.hpp"
+#include "kernels/reduce.hpp"
 
 #define FO_TABLE_ENTRY(K) &K::run<float>, &K::run<double>,
 static const KernelFn kFns[] = {FASTOPTIM_FOR_EACH_KERNEL(FO_TABLE_ENTRY)};
@@ -20,7 +21,9 @@ static const KernelFn kFns[] = {FASTOPTIM_FOR_EACH_KERNEL(FO_TABLE_ENTRY)};
 static_assert(sizeof(kFns) / sizeof(kFns[0]) == kNumKernels * kNumDTypes,
               "kernel list and kernel count disagree");
 
-KernelTable table() { return KernelTable{FASTOPTIM_ISA_NAME, kFns}; }
+static const ReduceFn kReduce[] = {&fo_reduce<float>, &fo_reduce<double>};
+
+KernelTable table() { return KernelTable{FASTOPTIM_ISA_NAME, kFns, kReduce}; }
 
 }  // namespace FASTOPTIM_ISA_NS
 }  // namespace fastoptim

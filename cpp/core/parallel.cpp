@@ -83,4 +83,24 @@ void run_tasks(const std::vector<TensorTask>& tasks, int num_threads) {
 #endif
 }
 
+void run_blocks(std::int64_t n, std::int64_t min_per_thread, int num_threads,
+                const std::function<void(std::int64_t, std::int64_t)>& f) {
+    const int threads = static_cast<int>(
+        std::min<std::int64_t>(num_threads, std::max<std::int64_t>(1, n / min_per_thread)));
+    if (threads <= 1) {
+        f(0, n);
+        return;
+    }
+#if defined(FASTOPTIM_OPENMP)
+#pragma omp parallel num_threads(threads)
+    {
+        const std::int64_t t = omp_get_thread_num();
+        const std::int64_t nt = omp_get_num_threads();
+        f(n * t / nt, n * (t + 1) / nt);
+    }
+#else
+    f(0, n);
+#endif
+}
+
 }  // namespace fastoptim

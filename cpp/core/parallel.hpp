@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/kernel_api.hpp"
@@ -22,6 +23,11 @@ struct TensorTask {
 constexpr std::int64_t kGrain = 1 << 15;
 
 void run_tasks(const std::vector<TensorTask>& tasks, int num_threads);
+
+// Calls f(lo, hi) on contiguous ranges covering [0, n), in parallel when each thread gets at
+// least `min_per_thread` items.
+void run_blocks(std::int64_t n, std::int64_t min_per_thread, int num_threads,
+                const std::function<void(std::int64_t, std::int64_t)>& f);
 
 // Thread count used by steps: defaults to the OpenMP maximum (OMP_NUM_THREADS) or 1 without
 // OpenMP. Our own setting: it does not change omp_set_num_threads for other libraries.

@@ -21,11 +21,24 @@ from ._runtime import (
     use_isa,
 )
 from ._version import __version__
-from .optim import SGD, Adam, AdamW, Optimizer
+from .clip import clip_grad_norm_, clip_grad_value_, grad_norm
+from .optim import (
+    SGD,
+    Adadelta,
+    Adagrad,
+    Adam,
+    Adamax,
+    AdamW,
+    Lion,
+    NAdam,
+    Optimizer,
+    RAdam,
+    RMSprop,
+)
 
 _init_from_env()
 
-from . import reference  # noqa: E402
+from . import lr_scheduler, reference, schedules  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -33,7 +46,19 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "Adagrad",
+    "RMSprop",
+    "Adamax",
+    "NAdam",
+    "RAdam",
+    "Adadelta",
+    "Lion",
     "reference",
+    "schedules",
+    "lr_scheduler",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "grad_norm",
     "available_isas",
     "compiled_isas",
     "isa",

@@ -1,0 +1,61 @@
+// `grad_reduce(grads, op, p)`: per-array reductions (norm pieces, non-finite counts) for
+// gradient clipping and the non-finite policy. Read-only: grads are never written here.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+#include <vector>
+
+#include "core/parallel.hpp"
+#include "core/reduce.hpp"
+
+namespace py = pybind11;
+using namespace fastoptim;
+
+namespace {
+
+int reduce_op(const std::string& name) {
+    static const char* const names[] = {"sumsq", "sumabs", "maxabs", "sumpow", "nonfinite"};
+    for (int k = 0; k < REDUCE_NUM_OPS; ++k)
+        if (name == names[k]) return k;
+    throw py::value_error("unknown reduction '" + name + "'");
+}
+
+std::vector<double> grad_reduce(const py::sequence& grads, const std::string& op_name,
+                                double p) {
+    const int op = reduce_op(op_name);
+    std::vector<ReduceTask> tasks;
+    std::vector<py::array> refs;  // alive while the GIL is released
+    tasks.reserve(grads.size());
+    for (std::size_t i = 0; i < grads.size(); ++i) {
+        py::object obj = grads[i];
+        const std::string label = "grads[" + std::to_string(i) + "]";
+        if (!py::isinstance<py::array>(obj))
+            throw py::type_error(label + ": expected a numpy.ndarray, got " +
+                                 py::str(py::type::handle_of(obj).attr("__name__"))
+                                     .cast<std::string>());
+        py::array a = py::reinterpret_borrow<py::array>(obj);
+        int dtype;
+        if (py::array_t<float>::check_(a)) dtype = kFloat32;
+        else if (py::array_t<double>::check_(a)) dtype = kFloat64;
+        else
+            throw py::type_error(label + ": dtype " + py::str(a.dtype()).cast<std::string>() +
+                                 " is not supported (float32 or float64 in native byte order)");
+        if (!(a.flags() & (py::array::c_style | py::array::f_style)))
+            throw py::value_error(label + " is not contiguous; pass np.ascontiguousarray(grad)");
+        tasks.push_back({dtype, a.data(), static_cast<std::int64_t>(a.size())});
+        refs.push_back(std::move(a));
+    }
+    const int threads = get_num_threads();
+    py::gil_scoped_release release;
+    return reduce_tasks(tasks, op, p, threads);
+}
+
+}  // namespace
+
+void register_reduce(py::module_& m) {
+    m.def("grad_reduce", &grad_reduce, py::arg("grads"), py::arg("op"), py::arg("p") = 2.0,
+          "Per-array sumsq / sumabs / maxabs / sumpow (|x|^p) / nonfinite count, deterministic "
+          "for every ISA and thread count (fixed blocks, fixed order), accumulated in float64.");
+}

@@ -1,0 +1,27 @@
+// Reductions over many arrays (gradient norms, the non-finite check), deterministic for every
+// ISA and thread count: each array is cut into fixed blocks, each block reduced by the active
+// ISA's kernel (fixed order inside, see cpp/kernels/reduce.hpp), and the block results combined
+// in block order on the calling thread. Threads only decide who computes which block.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/kernel_api.hpp"
+
+namespace fastoptim {
+
+struct ReduceTask {
+    int dtype;
+    const void* data;
+    std::int64_t n;
+};
+
+// Elements per block (a multiple of the reduction lanes).
+constexpr std::int64_t kReduceBlock = 1 << 14;
+
+// One result per task: sum (or max, for the max op) over its blocks, in block order.
+std::vector<double> reduce_tasks(const std::vector<ReduceTask>& tasks, int op, double p,
+                                 int num_threads);
+
+}  // namespace fastoptim
