@@ -53,11 +53,13 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
         *,
         maximize: bool = False,
+        nonfinite: str = "propagate",
+        clip_norm: float | None = None,
     ) -> None:
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, eps=eps,
                         maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
 
     def _new_buffer(self, name: str, param: np.ndarray, group: dict[str, Any]) -> np.ndarray:
         return np.full_like(param, group["initial_accumulator_value"])

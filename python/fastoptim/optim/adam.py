@@ -53,11 +53,13 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
+        nonfinite: str = "propagate",
+        clip_norm: float | None = None,
     ) -> None:
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
                         eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
 
     def _state_layout(self, group: dict[str, Any]) -> tuple[str, ...]:
         if group["amsgrad"]:
@@ -99,6 +101,9 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        nonfinite: str = "propagate",
+        clip_norm: float | None = None,
     ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         nonfinite=nonfinite, clip_norm=clip_norm,
                          decoupled_weight_decay=True)

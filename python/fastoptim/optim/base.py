@@ -29,6 +29,7 @@ LR = Union[float, Callable[[int], float]]
 Check = Callable[[dict, str, int], None]
 
 STATE_DICT_FORMAT = 1
+NONFINITE_POLICIES = ("propagate", "skip", "raise")
 
 # Keys a param group may carry besides the optimizer's hyperparameters: torch-style schedulers
 # add "initial_lr" (and OneCycleLR/CyclicLR their cycle bounds); "name" is a user label.
@@ -73,7 +74,15 @@ class Optimizer:
     #: State buffers created from the first gradient by the kernel (torch's clone), not zeros.
     _init_from_grad: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
+    def __init__(self, params: ParamsT, defaults: dict[str, Any], *,
+                 nonfinite: str = "propagate", clip_norm: float | None = None) -> None:
+        self.nonfinite = nonfinite
+        self.clip_norm = clip_norm
+        #: Steps skipped because of non-finite gradients (``nonfinite="skip"``).
+        self.skipped_steps = 0
+        #: Total 2-norm of the grads at the last step, when clip_norm or a non-finite policy
+        #: computed it (else None).
+        self.last_grad_norm: float | None = None
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self._params: list[np.ndarray] = []
@@ -86,6 +95,8 @@ class Optimizer:
         spec = _native.kernel_specs[self._kernel]
         self._state_names: tuple[str, ...] = tuple(spec[0][2:])
         self._coeff_names: tuple[str, ...] = tuple(spec[1])
+        # Every optimizer kernel starts with g = sign * g: clipping scales that coefficient.
+        self._sign_index = self._coeff_names.index("sign")
         # Builds a row of coefficients in kernel order from the subclass's dict (a tuple, also
         # for a single coefficient).
         self._coeff_getter = (
@@ -181,6 +192,71 @@ class Optimizer:
         self._steps.append(0)
         self._plan = None
 
+    # ------------------------------------------------------- gradient policies
+    @property
+    def nonfinite(self) -> str:
+        """What a step does when a gradient holds NaN or inf.
+
+        ``"propagate"`` (default, torch's behaviour, no cost): the update runs and the NaN/inf
+        flows into params and state. ``"skip"``: the step is skipped — no param, state or step
+        count changes — ``step()`` returns False and ``skipped_steps`` counts it.
+        ``"raise"``: ``FloatingPointError`` naming the param, nothing changed. "skip" and
+        "raise" read every gradient once more before the update (one native pass, 4 or 8
+        bytes per element on top of the step's traffic).
+        """
+        return self._nonfinite
+
+    @nonfinite.setter
+    def nonfinite(self, value: str) -> None:
+        if value not in NONFINITE_POLICIES:
+            raise ValueError(f"nonfinite must be one of {NONFINITE_POLICIES}, got {value!r}")
+        self._nonfinite = value
+
+    @property
+    def clip_norm(self) -> float | None:
+        """Clip the gradients' total 2-norm to this value at every step (None: off).
+
+        Same result as ``clip_grad_norm_(grads, clip_norm)`` before the step (torch's
+        ``coef = clip_norm / (norm + 1e-6)``, clamped to 1), but the grads are not modified:
+        the coefficient is folded into the kernel's gradient scale, so a step clips and
+        updates in two native passes and no Python loop.
+        """
+        return self._clip_norm
+
+    @clip_norm.setter
+    def clip_norm(self, value: float | None) -> None:
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"clip_norm must be a real number or None, got "
+                                f"{type(value).__name__}")
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"clip_norm must be finite and >= 0, got {value}")
+            value = float(value)
+        self._clip_norm = value
+
+    def _grad_scale(self, grads: list) -> float | None:
+        """The clip coefficient (1.0 without clipping), or None to skip the step. The grads
+        were validated."""
+        parts = _native.grad_reduce(grads, "sumsq")
+        total_sq = math.fsum(parts)
+        if not math.isfinite(total_sq) and self._nonfinite != "propagate":
+            # sumsq is non-finite for NaN/inf, or (float64 only) for |g| > 1e154: count.
+            suspects = [i for i, v in enumerate(parts) if not math.isfinite(v)]
+            counts = _native.grad_reduce([grads[i] for i in suspects], "nonfinite")
+            bad = [(i, int(c)) for i, c in zip(suspects, counts) if c]
+            if bad:
+                if self._nonfinite == "skip":
+                    return None
+                i, count = bad[0]
+                raise FloatingPointError(
+                    f"grad of param {_label(self._names[i], i)} has {count} non-finite "
+                    f"value(s) (NaN or inf); nothing was changed (nonfinite='raise')")
+        self.last_grad_norm = math.sqrt(total_sq)
+        if self._clip_norm is None:
+            return 1.0
+        coef = self._clip_norm / (self.last_grad_norm + 1e-6)
+        return coef if not coef >= 1.0 else 1.0  # torch clamps to 1; NaN stays NaN
+
     # --------------------------------------------------------------- subclass hooks
     def _check_group(self, group: dict[str, Any], index: int) -> None:
         """Raise TypeError/ValueError naming ``param_groups[index]`` for a bad option.
@@ -263,13 +339,15 @@ class Optimizer:
             [index[(self._group_of[i], f)] for i, f in enumerate(plan.fresh)], dtype=np.int64
         )
 
-    def step(self, grads: GradsT) -> None:
+    def step(self, grads: GradsT) -> bool:
         """Update every param in place with its gradient.
 
         ``grads``: the same structure as the params (a list in param order across all groups,
         or a dict by name); each grad has its param's shape and dtype and the same memory
         order. Everything is validated before any buffer is written: on an error, params,
         state and step counts are unchanged.
+
+        Returns True, or False when the step was skipped (``nonfinite="skip"``).
         """
         if type(grads) is not list:
             grads = self._grad_list(grads)
@@ -307,6 +385,15 @@ class Optimizer:
             else:
                 lr = float(lr)  # validated when the group's options last changed
             rows.append(self._coeff_getter(self._coefficients(group, lr, step, fresh)))
+        if self._clip_norm is not None or self._nonfinite != "propagate":
+            plan.native.check(grads, rows, plan.rows)  # every grad valid before reading it
+            scale = self._grad_scale(grads)
+            if scale is None:
+                self.skipped_steps += 1
+                return False
+            if scale != 1.0:
+                k = self._sign_index
+                rows = [row[:k] + (row[k] * scale,) + row[k + 1:] for row in rows]
         plan.native.step(grads, rows, plan.rows)
         # Commit: the backend returned, so every buffer was written.
         self._plan = plan
@@ -317,6 +404,7 @@ class Optimizer:
         if True in plan.fresh:
             plan.fresh = [False] * len(plan.fresh)
             self._rows(plan)
+        return True
 
     # ----------------------------------------------------------------------- state
     @property

@@ -66,13 +66,15 @@ class NAdam(Optimizer):
         decoupled_weight_decay: bool = False,
         *,
         maximize: bool = False,
+        nonfinite: str = "propagate",
+        clip_norm: float | None = None,
     ) -> None:
         self._mu_product: list[float] = []         # per group, after its last step
         self._mu_pending: dict[int, float] = {}    # per group, for the step in progress
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
@@ -101,12 +103,13 @@ class NAdam(Optimizer):
             "exp_avg_coef": (-lr * mu_next) / (1.0 - mu_product * mu_next),
         }
 
-    def step(self, grads: GradsT) -> None:
+    def step(self, grads: GradsT) -> bool:
         self._mu_pending = {}
-        super().step(grads)
-        # The step committed: so does the product of its mu's.
-        for gi, mu_product in self._mu_pending.items():
-            self._mu_product[gi] = mu_product
+        applied = super().step(grads)
+        if applied:  # the step committed: so does the product of its mu's
+            for gi, mu_product in self._mu_pending.items():
+                self._mu_product[gi] = mu_product
+        return applied
 
     step.__doc__ = Optimizer.step.__doc__
 

@@ -54,10 +54,12 @@ class RMSprop(Optimizer):
         centered: bool = False,
         *,
         maximize: bool = False,
+        nonfinite: str = "propagate",
+        clip_norm: float | None = None,
     ) -> None:
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                         momentum=momentum, centered=centered, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
 
     def _state_layout(self, group: dict[str, Any]) -> tuple[str, ...]:
         return ("square_avg",) + (("momentum_buffer",) if group["momentum"] > 0 else ()) + (

@@ -47,10 +47,12 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        nonfinite: str = "propagate",
+        clip_norm: float | None = None,
     ) -> None:
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
 
     def _check_group(self, group: dict[str, Any], index: int) -> None:
         super()._check_group(group, index)

@@ -20,6 +20,9 @@ class ReferencePlan:
         self._coeff_names = coeff_names
         self._state_names = state_names
 
+    def check(self, grads, coeffs, rows: np.ndarray) -> None:
+        self._native.check(grads, coeffs, rows)
+
     def step(self, grads, coeffs, rows: np.ndarray) -> None:
         self._native.check(grads, coeffs, rows)
         for i, p in enumerate(self._params):
