@@ -7,7 +7,7 @@ namespace fastoptim {
 
 // Number of kernel families (the length of FASTOPTIM_FOR_EACH_KERNEL); checked at compile time
 // in every ISA object and in kernel_specs.cpp.
-constexpr int kNumKernels = 10;
+constexpr int kNumKernels = 11;
 
 // Spec of kernel `k` (0 <= k < kNumKernels), and the index of the kernel named `name` or -1.
 const KernelSpec& kernel_spec(int k);

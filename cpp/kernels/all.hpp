@@ -11,8 +11,9 @@
 #include "radam.hpp"
 #include "adadelta.hpp"
 #include "lion.hpp"
+#include "ema.hpp"
 #include "ceiling.hpp"
 
 #define FASTOPTIM_FOR_EACH_KERNEL(X)                                                 \
     X(Sgd) X(Adam) X(Adagrad) X(Rmsprop) X(Adamax) X(Nadam) X(Radam) X(Adadelta) X(Lion) \
-    X(Ceiling)
+    X(Ema) X(Ceiling)

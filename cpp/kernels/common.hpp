@@ -118,9 +118,11 @@ struct fo_kernel {
         T* b[kMaxBuffers] = {};
         for (int k = 0; k < K::N_BUF; ++k) b[k] = fo_buf<T>(bufs[k], begin);
         const i64 n = end - begin;
-        static_assert(K::N_BUF >= 3 && K::N_BUF <= kMaxBuffers, "fo_kernel: 1 to 4 states");
+        static_assert(K::N_BUF >= 2 && K::N_BUF <= kMaxBuffers, "fo_kernel: 0 to 4 states");
         fo_dispatch<K::N_VARIANTS>(K::variant(cd), [&](auto bits) {
-            if constexpr (K::N_BUF == 3)
+            if constexpr (K::N_BUF == 2)
+                K::template loop<T>(bits, c, b[0], b[1], n);
+            else if constexpr (K::N_BUF == 3)
                 K::template loop<T>(bits, c, b[0], b[1], b[2], n);
             else if constexpr (K::N_BUF == 4)
                 K::template loop<T>(bits, c, b[0], b[1], b[2], b[3], n);

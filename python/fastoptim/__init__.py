@@ -22,6 +22,7 @@ from ._runtime import (
 )
 from ._version import __version__
 from .clip import clip_grad_norm_, clip_grad_value_, grad_norm
+from .ema import EMA
 from .optim import (
     SGD,
     Adadelta,
@@ -59,6 +60,7 @@ __all__ = [
     "clip_grad_norm_",
     "clip_grad_value_",
     "grad_norm",
+    "EMA",
     "available_isas",
     "compiled_isas",
     "isa",

@@ -9,6 +9,7 @@ read an optimizer's update in ten lines of NumPy, or as the baseline in ``bench/
 from __future__ import annotations
 
 from .. import optim as _optim
+from ..ema import EMA as _EMA
 from . import kernels
 
 
@@ -36,6 +37,7 @@ NAdam = _reference(_optim.NAdam)
 RAdam = _reference(_optim.RAdam)
 Adadelta = _reference(_optim.Adadelta)
 Lion = _reference(_optim.Lion)
+EMA = _reference(_EMA)
 
 __all__ = ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", "NAdam", "RAdam", "Adadelta",
-           "Lion", "kernels"]
+           "Lion", "EMA", "kernels"]

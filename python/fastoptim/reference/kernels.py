@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["sgd", "adam", "adagrad", "rmsprop", "adamax", "nadam", "radam", "adadelta", "lion",
-           "ceiling"]
+           "ema", "ceiling"]
 
 
 # ------------------------------------------------------------ shared pieces (common.hpp)
@@ -152,6 +152,11 @@ def lion(c, param, grad, exp_avg):
     update = T(c["beta1"]) * exp_avg + T(c["one_minus_beta1"]) * g
     param[...] = param * T(c["decay"]) + T(c["neg_lr"]) * _sign(update)
     exp_avg[...] = T(c["beta2"]) * exp_avg + T(c["one_minus_beta2"]) * g
+
+
+def ema(c, average, param):
+    """cpp/kernels/ema.hpp."""
+    _lerp(c, average, param)
 
 
 def ceiling(c, param, grad, s1, s2, s3):
