@@ -126,3 +126,33 @@ def test_gil_is_released_during_a_step():
     # step for scheduling noise on a busy 2-core machine).
     gaps = np.diff(ticks)
     assert len(gaps) > 3 and gaps.max() < 0.4 * step_time + 0.005, (gaps.max(), step_time)
+
+
+@pytest.mark.parametrize("sizes, threads", [
+    ([2**31 + 7, 3, 2**33, 0, 65], 2),          # past 2^31 and 2^32 elements
+    ([2**40, 2**40 + 1], 16),
+    ([0, 1, 100_003, 5, 64, 70_001], 2),
+    ([10] * 1000 + [2**20], 7),
+    ([100], 8),                                # below the grain: one thread
+])
+def test_partition_covers_every_element_once_with_64_bit_sizes(sizes, threads):
+    """The thread split (64-bit arithmetic, no memory needed): every element of every tensor
+    in exactly one piece, each thread one contiguous share, boundaries on 64-element lines."""
+    pieces = fo._native._partition(sizes, threads)
+    total = sum(sizes)
+    used = 1 if total < 2 * fo._native.grain_size else min(threads, total // fo._native.grain_size)
+    assert {t for t, *_ in pieces} <= set(range(used))
+    covered = {i: 0 for i in range(len(sizes))}
+    last = (-1, -1, 0)
+    for thread, tensor, begin, end in pieces:
+        assert 0 <= begin < end <= sizes[tensor]
+        assert (thread, tensor) >= last[:2]                    # ordered by thread, tensor
+        assert begin == covered[tensor]                         # contiguous, no overlap
+        covered[tensor] = end
+        offset = sum(sizes[:tensor])
+        if end != sizes[tensor]:
+            assert (offset + end) % 64 == 0                     # a thread boundary
+        last = (thread, tensor, end)
+    assert all(covered[i] == n for i, n in enumerate(sizes))
+    shares = [sum(e - b for t, _, b, e in pieces if t == k) for k in range(used)]
+    assert max(shares) - min(shares) <= 64 * used + total % used

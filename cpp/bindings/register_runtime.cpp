@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include <stdexcept>
+#include <tuple>
 
 #include "core/dispatch.hpp"
 #include "core/parallel.hpp"
@@ -34,6 +35,22 @@ void register_runtime(py::module_& m) {
         py::arg("n"));
     m.def("has_openmp", &has_openmp);
     m.attr("grain_size") = kGrain;
+    m.def(
+        "_partition",
+        [](const std::vector<std::int64_t>& sizes, int num_threads) {
+            std::int64_t total = 0;
+            for (std::int64_t n : sizes) {
+                if (n < 0) throw py::value_error("sizes must be >= 0");
+                total += n;
+            }
+            std::vector<std::tuple<int, std::size_t, std::int64_t, std::int64_t>> out;
+            for (const Piece& p : partition(sizes, threads_for(total, num_threads)))
+                out.emplace_back(p.thread, p.task, p.begin, p.end);
+            return out;
+        },
+        py::arg("sizes"), py::arg("num_threads"),
+        "Testing aid: (thread, tensor, begin, end) pieces a step over tensors of these sizes "
+        "runs with num_threads threads. Needs no memory, so 64-bit sizes can be tested.");
     py::dict specs;
     for (int k = 0; k < kNumKernels; ++k) {
         const KernelSpec& s = kernel_spec(k);

@@ -16,18 +16,6 @@ std::atomic<int> g_num_threads{0};  // 0: not set yet
 // for both dtypes, so two threads never write the same line.
 constexpr std::int64_t kBoundaryAlign = 64;
 
-// Runs elements [lo, hi) of the concatenation of all tasks; `offsets[i]` is where task i starts.
-void run_range(const std::vector<TensorTask>& tasks, const std::vector<std::int64_t>& offsets,
-               std::int64_t lo, std::int64_t hi) {
-    auto it = std::upper_bound(offsets.begin(), offsets.end(), lo);
-    std::size_t t = static_cast<std::size_t>(it - offsets.begin()) - 1;
-    for (; t < tasks.size() && offsets[t] < hi; ++t) {
-        const std::int64_t b = std::max(lo, offsets[t]) - offsets[t];
-        const std::int64_t e = std::min(hi, offsets[t] + tasks[t].n) - offsets[t];
-        if (e > b) tasks[t].fn(tasks[t].coeffs, tasks[t].bufs, b, e);
-    }
-}
-
 }  // namespace
 
 bool has_openmp() {
@@ -50,37 +38,65 @@ int get_num_threads() {
 
 void set_num_threads(int n) { g_num_threads.store(n, std::memory_order_relaxed); }
 
+int threads_for(std::int64_t total, int num_threads) {
+    const std::int64_t max_useful = std::max<std::int64_t>(1, total / kGrain);
+    return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(num_threads,
+                                                                              max_useful)));
+}
+
+std::vector<Piece> partition(const std::vector<std::int64_t>& sizes, int threads) {
+    std::int64_t total = 0;
+    for (std::int64_t n : sizes) total += n;
+    // Thread t gets elements [bound(t), bound(t + 1)) of the concatenation of all tensors.
+    auto bound = [&](std::int64_t t) {
+        if (t >= threads) return total;
+        return (total / threads * t) / kBoundaryAlign * kBoundaryAlign;
+    };
+    std::vector<Piece> pieces;
+    pieces.reserve(sizes.size() + static_cast<std::size_t>(threads));
+    std::int64_t offset = 0;  // where tensor i starts in the concatenation
+    int t = 0;
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        const std::int64_t lo = offset, hi = offset + sizes[i];
+        std::int64_t at = lo;
+        while (at < hi) {
+            while (bound(t + 1) <= at) ++t;
+            const std::int64_t end = std::min(hi, bound(t + 1));
+            pieces.push_back({t, i, at - lo, end - lo});
+            at = end;
+        }
+        offset = hi;
+    }
+    return pieces;
+}
+
 void run_tasks(const std::vector<TensorTask>& tasks, int num_threads) {
     std::int64_t total = 0;
     for (const TensorTask& t : tasks) total += t.n;
-    const std::int64_t max_useful = std::max<std::int64_t>(1, total / kGrain);
-    const int threads = static_cast<int>(std::min<std::int64_t>(num_threads, max_useful));
+    const int threads = threads_for(total, num_threads);
     if (threads <= 1) {
         // main loop over tensors on the calling thread
         for (const TensorTask& t : tasks)
             if (t.n > 0) t.fn(t.coeffs, t.bufs, 0, t.n);
         return;
     }
-    std::vector<std::int64_t> offsets(tasks.size());
-    std::int64_t acc = 0;
-    for (std::size_t i = 0; i < tasks.size(); ++i) {
-        offsets[i] = acc;
-        acc += tasks[i].n;
-    }
+    std::vector<std::int64_t> sizes(tasks.size());
+    for (std::size_t i = 0; i < tasks.size(); ++i) sizes[i] = tasks[i].n;
+    const std::vector<Piece> pieces = partition(sizes, threads);
+    // pieces are ordered by thread: first[t] is thread t's first piece
+    std::vector<std::size_t> first(static_cast<std::size_t>(threads) + 1, pieces.size());
+    for (std::size_t k = pieces.size(); k-- > 0;) first[pieces[k].thread] = k;
+    for (int t = threads - 1; t >= 0; --t) first[t] = std::min(first[t], first[t + 1]);
 #if defined(FASTOPTIM_OPENMP)
-#pragma omp parallel num_threads(threads)
-    {
-        const std::int64_t t = omp_get_thread_num();
-        const std::int64_t nt = omp_get_num_threads();
-        auto bound = [&](std::int64_t k) {
-            if (k >= nt) return total;
-            return (total / nt * k) / kBoundaryAlign * kBoundaryAlign;
-        };
-        run_range(tasks, offsets, bound(t), bound(t + 1));
-    }
-#else
-    run_range(tasks, offsets, 0, total);
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
 #endif
+    for (int t = 0; t < threads; ++t) {
+        for (std::size_t k = first[t]; k < first[t + 1]; ++k) {
+            const Piece& p = pieces[k];
+            const TensorTask& task = tasks[p.task];
+            task.fn(task.coeffs, task.bufs, p.begin, p.end);
+        }
+    }
 }
 
 void run_blocks(std::int64_t n, std::int64_t min_per_thread, int num_threads,

@@ -24,6 +24,17 @@ constexpr std::int64_t kGrain = 1 << 15;
 
 void run_tasks(const std::vector<TensorTask>& tasks, int num_threads);
 
+// How run_tasks splits work, exposed for tests: the number of threads used for `total`
+// elements, and the pieces [begin, end) of each tensor each thread runs — contiguous equal
+// shares of the concatenation, boundaries on 64-element multiples, 64-bit throughout.
+struct Piece {
+    int thread;
+    std::size_t task;
+    std::int64_t begin, end;
+};
+int threads_for(std::int64_t total, int num_threads);
+std::vector<Piece> partition(const std::vector<std::int64_t>& sizes, int threads);
+
 // Calls f(lo, hi) on contiguous ranges covering [0, n), in parallel when each thread gets at
 // least `min_per_thread` items.
 void run_blocks(std::int64_t n, std::int64_t min_per_thread, int num_threads,
