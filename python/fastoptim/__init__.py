@@ -21,6 +21,7 @@ from ._runtime import (
     use_isa,
 )
 from ._version import __version__
+from .checkpoint import load, save
 from .clip import clip_grad_norm_, clip_grad_value_, grad_norm
 from .ema import EMA
 from .optim import (
@@ -61,6 +62,8 @@ __all__ = [
     "clip_grad_value_",
     "grad_norm",
     "EMA",
+    "save",
+    "load",
     "available_isas",
     "compiled_isas",
     "isa",

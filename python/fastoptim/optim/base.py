@@ -560,6 +560,18 @@ class Optimizer:
         self._plan = None
         self._group_cache = []
 
+    def save(self, path) -> None:
+        """Write a checkpoint (``.npz``, no pickle): see :func:`fastoptim.save`."""
+        from ..checkpoint import save
+
+        save(self, path)
+
+    def load(self, path) -> None:
+        """Restore a checkpoint written by :meth:`save`, validated before anything changes."""
+        from ..checkpoint import load
+
+        load(self, path)
+
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for gi, group in enumerate(self.param_groups):
