@@ -125,8 +125,8 @@ def test_float32_models_give_float32_grads() -> None:
 
 # ------------------------------------------------------------------ helpers of the demo
 def test_adam_without_bias_correction() -> None:
-    """make_adam(..., bias_correction=False) (fo's option, or the demo's fallback through
-    fo.Adam's lr and eps) steps p -= lr * m / (sqrt(v) + eps)."""
+    """make_adam(..., bias_correction=False) (fo.Adam's bias_correction option) steps
+    p -= lr * m / (sqrt(v) + eps)."""
     rng = np.random.default_rng(0)
     lr, (b1, b2), eps = 1e-2, (0.9, 0.9999), 1e-8
     p = rng.standard_normal(6)

@@ -92,12 +92,17 @@ def test_nonfinite_and_extreme_values_give_the_same_bits(name, dtype):
     """inf, NaN, huge, tiny and subnormal values in params and grads take the same path on
     every ISA as in NumPy (Adamax's NaN-propagating max, Lion's sign of NaN, sqrt of negative
     and infinite values...): params and state, bit for bit."""
+    assert_extreme_values_match(name, dict(lr=0.1, weight_decay=0.1), dtype)
+
+
+def assert_extreme_values_match(name, options, dtype):
+    """fo.<name>(**options) on every ISA == fo.reference.<name> with special values (0, -0,
+    subnormals, huge, inf, NaN) in params and grads, over 3 steps."""
     special = np.array([0.0, -0.0, 1e-45, -1e-40, 1e-30, 3e38, -3e38, np.inf, -np.inf, np.nan,
                         1.0, -1.0, 1e5, 1e-5, 7.0, -2.5, 0.5], dtype=dtype)
     rng = np.random.default_rng(1)
     init = [np.tile(special, 5)]
     grads = [[rng.permutation(init[0])] for _ in range(3)]
-    options = dict(lr=0.1, weight_decay=0.1)
     expected = run_steps(getattr(fo.reference, name), options, init, grads)
     for isa in ISAS:
         assert_same(run_steps(getattr(fo, name), options, init, grads, isa), expected, isa)
@@ -544,15 +549,20 @@ def test_nadam_mu_product_per_group_and_new_groups():
 def test_exports_and_defaults():
     expected = {
         "Adagrad": dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
-                        eps=1e-10, maximize=False),
+                        eps=1e-10, maximize=False, decoupled_weight_decay=False,
+                        eps_in_sqrt=False),
         "RMSprop": dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                        centered=False, maximize=False),
-        "Adamax": dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False),
+                        centered=False, maximize=False, decoupled_weight_decay=False,
+                        eps_in_sqrt=False, lr_in_momentum=False, initial_square_avg=0.0),
+        "Adamax": dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False,
+                       decoupled_weight_decay=False, eps_in_max=True),
         "NAdam": dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                      momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False),
+                      momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False,
+                      momentum_schedule=True, eps_root=0.0),
         "RAdam": dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                       decoupled_weight_decay=False, maximize=False),
-        "Adadelta": dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False),
+        "Adadelta": dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False,
+                         decoupled_weight_decay=False),
         "Lion": dict(lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, maximize=False),
     }
     for name, defaults in expected.items():
@@ -570,4 +580,11 @@ def test_defaults_match_torch():
             continue
         theirs = getattr(torch.optim, name)(param).defaults
         for key, value in getattr(fo, name)([np.zeros(2)]).defaults.items():
+            if key in CONVENTION_OPTIONS and key not in theirs:
+                continue  # other libraries' forms (tests/test_conventions.py); off by default
             assert theirs[key] == value, (name, key)
+
+
+# Options for the other libraries' formulas, which torch.optim does not have.
+CONVENTION_OPTIONS = {"decoupled_weight_decay", "eps_in_sqrt", "lr_in_momentum",
+                      "initial_square_avg", "eps_in_max", "momentum_schedule", "eps_root"}

@@ -8,18 +8,20 @@
 //   g     = g + weight_decay * p                 (L2, if weight_decay != 0)
 //   m     = lerp(m, g, 1 - beta1)                (torch's lerp, see fo_lerp)
 //   v     = v * beta2 + ((1 - beta2) * g) * g
-//   denom = sqrt(v / (1 - beta2^t)) + eps
+//   denom = sqrt(v / (1 - beta2^t) + eps_root) + eps   (eps_root: optax's; 0 in torch, exact:
+//                                                 v / (1 - beta2^t) is never -0)
 //   p     = p + (grad_coef * g) / denom          (grad_coef = -lr (1 - mu_t) / (1 - prod mu))
 //   p     = p + (exp_avg_coef * m) / denom       (exp_avg_coef = -lr mu_{t+1} /
 //                                                   (1 - prod mu * mu_{t+1}))
 //
 // mu_t, mu_{t+1} and the running product prod_{i<=t} mu_i are computed per step in float64 by
-// the Python optimizer (python/fastoptim/optim/nadam.py).
+// the Python optimizer (python/fastoptim/optim/nadam.py); with mu_t = beta1 for every t (no
+// momentum schedule) the two coefficients are optax's nadam: Adam with Nesterov momentum.
 // Reference with the same operation order: python/fastoptim/reference/kernels.py::nadam.
 struct Nadam : fo_kernel<Nadam> {
     enum Buf { PARAM, GRAD, EXP_AVG, EXP_AVG_SQ, N_BUF };
     enum Coef { SIGN, DECAY, WEIGHT_DECAY, LERP_W, ONE_MINUS_LERP_W, LERP_FLIP, BETA2,
-                ONE_MINUS_BETA2, BIAS_CORRECTION2, EPS, GRAD_COEF, EXP_AVG_COEF, N_COEF };
+                ONE_MINUS_BETA2, BIAS_CORRECTION2, EPS_ROOT, EPS, GRAD_COEF, EXP_AVG_COEF, N_COEF };
     static constexpr KernelSpec spec = {
         "nadam",
         N_BUF,
@@ -27,7 +29,7 @@ struct Nadam : fo_kernel<Nadam> {
         {-1, -1, -1, -1},
         N_COEF,
         {"sign", "decay", "weight_decay", "lerp_w", "one_minus_lerp_w", "lerp_flip", "beta2",
-         "one_minus_beta2", "bias_correction2", "eps", "grad_coef", "exp_avg_coef"},
+         "one_minus_beta2", "bias_correction2", "eps_root", "eps", "grad_coef", "exp_avg_coef"},
     };
 
     // bits: 0 decoupled weight decay, 1 L2 weight decay, 2 lerp_flip
@@ -41,12 +43,12 @@ struct Nadam : fo_kernel<Nadam> {
                      T* FO_RESTRICT v, i64 n) {
         const fo_moments<T> k{c[SIGN], c[DECAY], c[WEIGHT_DECAY], c[LERP_W],
                               c[ONE_MINUS_LERP_W], c[BETA2], c[ONE_MINUS_BETA2]};
-        const T bc2 = c[BIAS_CORRECTION2], eps = c[EPS];
+        const T bc2 = c[BIAS_CORRECTION2], eps_root = c[EPS_ROOT], eps = c[EPS];
         const T grad_coef = c[GRAD_COEF], exp_avg_coef = c[EXP_AVG_COEF];
         for (i64 i = 0; i < n; ++i) {
             T pi = p[i], gi = g[i];
             const T mi = k.template step<V::bit(0), V::bit(1), V::bit(2)>(pi, gi, m[i], v[i]);
-            const T denom = fo_sqrt(v[i] / bc2) + eps;
+            const T denom = fo_sqrt(v[i] / bc2 + eps_root) + eps;
             pi = pi + (grad_coef * gi) / denom;
             p[i] = pi + (exp_avg_coef * mi) / denom;
         }

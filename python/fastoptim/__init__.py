@@ -41,6 +41,7 @@ from .optim import (
 _init_from_env()
 
 from . import lr_scheduler, reference, schedules  # noqa: E402
+from . import functional, keras, optax  # noqa: E402  (other libraries' conventions)
 
 __all__ = [
     "__version__",
@@ -58,6 +59,9 @@ __all__ = [
     "reference",
     "schedules",
     "lr_scheduler",
+    "functional",
+    "keras",
+    "optax",
     "clip_grad_norm_",
     "clip_grad_value_",
     "grad_norm",

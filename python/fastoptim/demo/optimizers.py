@@ -7,7 +7,6 @@ skipped with a note and picked up as soon as it lands — nothing else to change
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ import fastoptim as fo
 
 __all__ = ["SPECS", "OptimizerSpec", "available", "lr_search", "make_adam", "make_optimizer"]
 
-Stepper = Any  # anything with .step(grads): a fastoptim optimizer or the fallback below
+Stepper = Any  # anything with .step(grads): a fastoptim optimizer
 
 
 @dataclass(frozen=True)
@@ -113,45 +112,9 @@ def make_optimizer(spec: OptimizerSpec, params: Params, lr: float) -> Stepper:
 
 
 # ------------------------------------------------------------------ bias-correction ablation
-def _has_bias_correction_option() -> bool:
-    return "bias_correction" in inspect.signature(fo.Adam).parameters
-
-
 def make_adam(params: Params, lr: float, betas: tuple[float, float],
               bias_correction: bool) -> Stepper:
     """Adam with or without the bias corrections of its moment estimates (the Adam paper's
-    Section 6.4 ablation); without: ``p -= lr * m / (sqrt(v) + eps)``."""
-    if bias_correction:
-        return fo.Adam(params, lr=lr, betas=betas)
-    if _has_bias_correction_option():
-        return fo.Adam(params, lr=lr, betas=betas, bias_correction=False)  # type: ignore[call-arg]
-    return _UncorrectedAdam(params, lr, betas)
-
-
-class _UncorrectedAdam:
-    """FALLBACK until ``fo.Adam`` has a ``bias_correction`` option (``make_adam`` switches to
-    the option by itself once ``inspect.signature(fo.Adam)`` shows it; then delete this class).
-
-    Undoes fo.Adam's corrections through its own knobs, so the update still runs in fastoptim's
-    kernel: fo.Adam steps ``p -= lr_t/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps_t)``; with the
-    schedule ``lr_t = lr·(1-β1^t)/sqrt(1-β2^t)`` and ``eps_t = eps/sqrt(1-β2^t)`` that is
-    exactly ``p -= lr · m/(sqrt(v) + eps)`` (up to float64 rounding of the coefficients).
-    """
-
-    def __init__(self, params: Params, lr: float,
-                 betas: tuple[float, float], eps: float = 1e-8) -> None:
-        beta1, beta2 = betas
-        self._eps, self._beta2, self._t = eps, beta2, 0
-
-        def schedule(count: int) -> float:
-            # fo.Adam calls an lr schedule with the number of steps already taken (t - 1).
-            t = count + 1
-            return lr * (1 - beta1**t) / math.sqrt(1 - beta2**t)
-
-        self.optimizer = fo.Adam(params, lr=schedule, betas=betas, eps=eps)
-
-    def step(self, grads: Mapping[str, np.ndarray]) -> None:
-        self._t += 1
-        # eps cannot be a schedule: set it in the param group (fo re-validates changed options).
-        self.optimizer.param_groups[0]["eps"] = self._eps / math.sqrt(1 - self._beta2**self._t)
-        self.optimizer.step(grads)
+    Section 6.4 ablation; fo.Adam's ``bias_correction`` option); without:
+    ``p -= lr * m / (sqrt(v) + eps)``."""
+    return fo.Adam(params, lr=lr, betas=betas, bias_correction=bias_correction)

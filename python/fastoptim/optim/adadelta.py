@@ -6,7 +6,22 @@ from typing import Any
 
 from .base import LR, Optimizer, ParamsT, grad_coefficients
 
-__all__ = ["Adadelta"]
+__all__ = ["Adadelta", "adadelta_coefficients"]
+
+
+def adadelta_coefficients(
+    options: dict[str, Any], lr: float, step: int, fresh: bool = False
+) -> dict[str, float]:
+    """The adadelta kernel's coefficients (cpp/kernels/adadelta.hpp), in float64: shared by
+    :class:`Adadelta` and :func:`fastoptim.functional.adadelta_`."""
+    rho = float(options["rho"])
+    return {
+        **grad_coefficients(options, lr),
+        "rho": rho,
+        "one_minus_rho": 1.0 - rho,
+        "eps": float(options["eps"]),
+        "neg_lr": -lr,
+    }
 
 
 class Adadelta(Optimizer):
@@ -16,7 +31,8 @@ class Adadelta(Optimizer):
 
     For each param, with :math:`g` its gradient (negated if ``maximize``)::
 
-        g     = g + weight_decay * p                    (if weight_decay != 0)
+        p     = p * (1 - lr * weight_decay)             (decoupled_weight_decay)
+        g     = g + weight_decay * p                    (otherwise, if weight_decay != 0: L2)
         sa    = rho * sa + (1 - rho) * g * g
         delta = sqrt(acc + eps) / sqrt(sa + eps) * g
         acc   = rho * acc + (1 - rho) * delta * delta
@@ -26,6 +42,9 @@ class Adadelta(Optimizer):
     arXiv:1212.5701, Algorithm 1 (torch adds lr and weight decay). State (torch's names, zeros
     at the start): ``square_avg`` (sa), ``acc_delta`` (acc).
     rho must be < 1 (torch accepts rho = 1, which freezes the averages at zero).
+    Keras and optax compute the same update (Keras: rho 0.95, eps 1e-7, lr 1e-3 by default,
+    ``weight_decay`` decoupled: ``decoupled_weight_decay=True``; optax: its weight_decay is
+    the L2 term, as torch's).
 
     Args:
         params: arrays (list, dict name -> array, or param groups).
@@ -34,6 +53,8 @@ class Adadelta(Optimizer):
         eps: added inside both square roots (default 1e-6).
         weight_decay: L2 penalty added to the gradient (default 0).
         maximize: maximize the objective.
+        decoupled_weight_decay: decay the params by ``1 - lr * weight_decay`` instead of adding
+            the L2 term to the gradient (Keras's ``weight_decay``).
     """
 
     _kernel = "adadelta"
@@ -47,20 +68,12 @@ class Adadelta(Optimizer):
         weight_decay: float = 0.0,
         *,
         maximize: bool = False,
+        decoupled_weight_decay: bool = False,
         nonfinite: str = "propagate",
         clip_norm: float | None = None,
     ) -> None:
-        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
 
-    def _coefficients(
-        self, group: dict[str, Any], lr: float, step: int, fresh: bool
-    ) -> dict[str, float]:
-        rho = float(group["rho"])
-        return {
-            **grad_coefficients(group, lr),
-            "rho": rho,
-            "one_minus_rho": 1.0 - rho,
-            "eps": float(group["eps"]),
-            "neg_lr": -lr,
-        }
+    _coefficients = staticmethod(adadelta_coefficients)

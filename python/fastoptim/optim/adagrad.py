@@ -1,4 +1,4 @@
-"""Adagrad: torch.optim.Adagrad."""
+"""Adagrad: torch.optim.Adagrad, and Keras's and optax's form of it."""
 
 from __future__ import annotations
 
@@ -6,9 +6,21 @@ from typing import Any
 
 import numpy as np
 
-from .base import LR, Optimizer, ParamsT, grad_coefficients
+from .base import LR, Optimizer, ParamsT, eps_coefficients, grad_coefficients
 
-__all__ = ["Adagrad"]
+__all__ = ["Adagrad", "adagrad_coefficients"]
+
+
+def adagrad_coefficients(
+    options: dict[str, Any], lr: float, step: int, fresh: bool = False
+) -> dict[str, float]:
+    """The adagrad kernel's coefficients (cpp/kernels/adagrad.hpp) for the ``step``-th step, in
+    float64: shared by :class:`Adagrad` and :func:`fastoptim.functional.adagrad_`."""
+    return {
+        **grad_coefficients(options, lr),
+        **eps_coefficients(options["eps"], options["eps_in_sqrt"]),
+        "neg_clr": -(lr / (1 + (step - 1) * float(options["lr_decay"]))),
+    }
 
 
 class Adagrad(Optimizer):
@@ -18,14 +30,20 @@ class Adagrad(Optimizer):
     For each param at step :math:`t` (1-based), with :math:`g` its gradient (negated if
     ``maximize``)::
 
-        g   = g + weight_decay * p                      (if weight_decay != 0)
+        p   = p * (1 - lr * weight_decay)               (decoupled_weight_decay)
+        g   = g + weight_decay * p                      (otherwise, if weight_decay != 0: L2)
         sum = sum + g * g
         clr = lr / (1 + (t - 1) * lr_decay)
         p   = p - clr * g / (sqrt(sum) + eps)
+        p   = p - clr * g / sqrt(sum + eps)             (eps_in_sqrt: Keras, optax)
 
     Source: torch.optim.Adagrad (single-tensor path, torch 2.x); Duchi, Hazan & Singer 2011,
     JMLR 12, diagonal form. eps is outside the square root, as torch; ``clr`` is computed in
-    float64 each step.
+    float64 each step. Keras and optax put eps inside the square root (``eps_in_sqrt=True``)
+    and start the sum at ``initial_accumulator_value=0.1`` (torch: 0); optax multiplies by
+    ``rsqrt(sum + eps)`` where sum > 0 and by 0 elsewhere (the same but for rounding, and for
+    sum = 0 with eps = 0, where we divide 0 by 0). Keras's ``weight_decay`` is
+    ``decoupled_weight_decay=True``.
 
     State (torch's name): ``sum``, starting at ``initial_accumulator_value``. It is created at
     the first step (torch creates it in the constructor), from the param group's own
@@ -39,6 +57,9 @@ class Adagrad(Optimizer):
         initial_accumulator_value: starting value of ``sum`` (default 0).
         eps: added to the denominator (default 1e-10).
         maximize: maximize the objective.
+        decoupled_weight_decay: decay the params by ``1 - lr * weight_decay`` instead of adding
+            the L2 term to the gradient (Keras's ``weight_decay``).
+        eps_in_sqrt: eps inside the square root (Keras, optax); default False (torch).
     """
 
     _kernel = "adagrad"
@@ -53,22 +74,18 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
         *,
         maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+        eps_in_sqrt: bool = False,
         nonfinite: str = "propagate",
         clip_norm: float | None = None,
     ) -> None:
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, eps=eps,
-                        maximize=maximize)
+                        maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
+                        eps_in_sqrt=eps_in_sqrt)
         super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
 
     def _new_buffer(self, name: str, param: np.ndarray, group: dict[str, Any]) -> np.ndarray:
         return np.full_like(param, group["initial_accumulator_value"])
 
-    def _coefficients(
-        self, group: dict[str, Any], lr: float, step: int, fresh: bool
-    ) -> dict[str, float]:
-        return {
-            **grad_coefficients(group, lr),
-            "eps": float(group["eps"]),
-            "neg_clr": -(lr / (1 + (step - 1) * float(group["lr_decay"]))),
-        }
+    _coefficients = staticmethod(adagrad_coefficients)

@@ -608,7 +608,7 @@ def check_number(
 ) -> None:
     """Validate ``group[key]`` as a real number in [low, high] (or [low, high) if high_open)."""
     v = group[key]
-    where = f"param_groups[{index}]" if index >= 0 else "options"
+    where = _where(index)
     if allow_callable and callable(v):
         return
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
@@ -621,10 +621,16 @@ def check_number(
         raise ValueError(f"{where}: {key} must be finite and >= {low}{bound}, got {v}")
 
 
+def _where(index: int) -> str:
+    """How an error names the options checked: a param group, or (index < 0) the options of a
+    functional call (fastoptim.functional)."""
+    return f"param_groups[{index}]" if index >= 0 else "options"
+
+
 def check_lr_value(lr: Any, index: int) -> float:
     """An lr returned by a schedule, validated at the step that uses it."""
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr >= 0 or math.isinf(lr):
-        raise ValueError(f"param_groups[{index}]: lr schedule returned {lr!r}, expected a "
+        raise ValueError(f"{_where(index)}: lr schedule returned {lr!r}, expected a "
                          "finite number >= 0")
     return float(lr)
 
@@ -632,19 +638,19 @@ def check_lr_value(lr: Any, index: int) -> float:
 def check_bool(group: dict[str, Any], key: str, index: int) -> None:
     v = group[key]
     if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"param_groups[{index}]: {key} must be a bool, got {type(v).__name__}")
+        raise TypeError(f"{_where(index)}: {key} must be a bool, got {type(v).__name__}")
 
 
 def check_betas(group: dict[str, Any], index: int, key: str = "betas") -> None:
     b = group[key]
     if not isinstance(b, (tuple, list)) or len(b) != 2:
-        raise TypeError(f"param_groups[{index}]: {key} must be a pair (beta1, beta2), got {b!r}")
+        raise TypeError(f"{_where(index)}: {key} must be a pair (beta1, beta2), got {b!r}")
     for k, v in enumerate(b):
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
-            raise TypeError(f"param_groups[{index}]: {key}[{k}] must be a real number, got "
+            raise TypeError(f"{_where(index)}: {key}[{k}] must be a real number, got "
                             f"{type(v).__name__}")
         if not 0.0 <= float(v) < 1.0:
-            raise ValueError(f"param_groups[{index}]: {key}[{k}] must be in [0, 1), got {v}")
+            raise ValueError(f"{_where(index)}: {key}[{k}] must be in [0, 1), got {v}")
     # Stored as a tuple: the step's change detection compares option values, and a list
     # could change in place unseen.
     group[key] = (b[0], b[1])
@@ -659,6 +665,26 @@ def number_check(**bounds: Any) -> Check:
 def betas_check(group: dict[str, Any], key: str, index: int) -> None:
     """A check of ``OPTION_CHECKS``: :func:`check_betas` (both in [0, 1))."""
     check_betas(group, index, key)
+
+
+def choice_check(*choices: str) -> Check:
+    """A check of ``OPTION_CHECKS``: one of these strings."""
+    def check(group: dict[str, Any], key: str, index: int) -> None:
+        if not isinstance(group[key], str) or group[key] not in choices:
+            raise ValueError(f"{_where(index)}: {key} must be one of {choices}, got "
+                             f"{group[key]!r}")
+    return check
+
+
+def bool_pair_check(group: dict[str, Any], key: str, index: int) -> None:
+    """A check of ``OPTION_CHECKS``: a bool, or a pair of bools (one per moment)."""
+    v = group[key]
+    if isinstance(v, (tuple, list)) and len(v) == 2:
+        for k in range(2):
+            check_bool({f"{key}[{k}]": v[k]}, f"{key}[{k}]", index)
+        group[key] = (v[0], v[1])  # a tuple, as betas (see check_betas)
+    elif not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{_where(index)}: {key} must be a bool or a pair of bools, got {v!r}")
 
 
 #: lr: a number >= 0, or a schedule ``count -> lr`` (validated at each step).
@@ -686,6 +712,16 @@ OPTION_CHECKS: Mapping[str, Check] = MappingProxyType({
     "amsgrad": check_bool,
     "nesterov": check_bool,
     "centered": check_bool,
+    # Other libraries' conventions (python/fastoptim/keras.py, optax.py; README table).
+    "eps_root": NONNEGATIVE,                    # Adam family: inside the sqrt (optax)
+    "eps_hat": check_bool,                      # Adam: the paper's epsilon hat (TF/Keras)
+    "amsgrad_max": choice_check("raw", "corrected"),  # Adam: max of v (torch) or v-hat (optax)
+    "bias_correction": bool_pair_check,         # Adam: False = the paper's ablation
+    "eps_in_sqrt": check_bool,                  # Adagrad, RMSprop (Keras, optax)
+    "eps_in_max": check_bool,                   # Adamax: torch/optax True, Keras False
+    "initial_square_avg": NONNEGATIVE,          # RMSprop (optax's initial_scale)
+    "lr_in_momentum": check_bool,               # SGD, RMSprop (Keras, optax's rmsprop)
+    "momentum_schedule": check_bool,            # NAdam: False = optax's nadam
 })
 
 
@@ -705,6 +741,14 @@ def grad_coefficients(
     if decoupled:
         return {"sign": sign, "decay": 1.0 - lr * wd, "weight_decay": 0.0}
     return {"sign": sign, "decay": 1.0, "weight_decay": wd}
+
+
+def eps_coefficients(eps: float, in_sqrt: bool) -> dict[str, float]:
+    """Epsilon inside the square root (``sqrt(x + eps_root) + 0``: Keras, optax) or outside
+    (``sqrt(x + 0) + eps``: torch), for the kernels that name both (x + 0 is exact for the
+    sums of squares there, which are never -0)."""
+    eps = float(eps)
+    return {"eps_root": eps, "eps": 0.0} if in_sqrt else {"eps_root": 0.0, "eps": eps}
 
 
 def lerp_coefficients(weight: float) -> dict[str, float]:

@@ -6,7 +6,23 @@ from typing import Any
 
 from .base import LR, Optimizer, ParamsT, grad_coefficients
 
-__all__ = ["Lion"]
+__all__ = ["Lion", "lion_coefficients"]
+
+
+def lion_coefficients(
+    options: dict[str, Any], lr: float, step: int, fresh: bool = False
+) -> dict[str, float]:
+    """The lion kernel's coefficients (cpp/kernels/lion.hpp), in float64: shared by
+    :class:`Lion` and :func:`fastoptim.functional.lion_`."""
+    beta1, beta2 = (float(b) for b in options["betas"])
+    return {
+        **grad_coefficients(options, lr, decoupled=True),
+        "beta1": beta1,
+        "one_minus_beta1": 1.0 - beta1,
+        "beta2": beta2,
+        "one_minus_beta2": 1.0 - beta2,
+        "neg_lr": -lr,
+    }
 
 
 class Lion(Optimizer):
@@ -55,15 +71,4 @@ class Lion(Optimizer):
         defaults = dict(lr=lr, betas=betas, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
 
-    def _coefficients(
-        self, group: dict[str, Any], lr: float, step: int, fresh: bool
-    ) -> dict[str, float]:
-        beta1, beta2 = (float(b) for b in group["betas"])
-        return {
-            **grad_coefficients(group, lr, decoupled=True),
-            "beta1": beta1,
-            "one_minus_beta1": 1.0 - beta1,
-            "beta2": beta2,
-            "one_minus_beta2": 1.0 - beta2,
-            "neg_lr": -lr,
-        }
+    _coefficients = staticmethod(lion_coefficients)

@@ -1,4 +1,4 @@
-"""NAdam: torch.optim.NAdam."""
+"""NAdam: torch.optim.NAdam, and Keras's and optax's form of it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,39 @@ import numpy as np
 
 from .base import LR, GradsT, Optimizer, ParamsT, _label, grad_coefficients, lerp_coefficients
 
-__all__ = ["NAdam"]
+__all__ = ["NAdam", "nadam_coefficients"]
+
+
+def nadam_coefficients(
+    options: dict[str, Any], lr: float, step: int, mu_product: float = 1.0
+) -> tuple[dict[str, float], float]:
+    """The nadam kernel's coefficients (cpp/kernels/nadam.hpp) for the ``step``-th step, in
+    float64, and the product of the momentum coefficients mu_1 ... mu_t: shared by
+    :class:`NAdam` and :func:`fastoptim.functional.nadam_`. ``mu_product``: the product
+    through mu_{t-1} (1 before the first step; unused without ``momentum_schedule``, where
+    mu_t = beta1 and the product is beta1^t)."""
+    beta1, beta2 = (float(b) for b in options["betas"])
+    if options["momentum_schedule"]:
+        psi = float(options["momentum_decay"])
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * psi)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi)))
+        mu_product = mu_product * mu
+    else:  # optax's nadam: Adam with Nesterov momentum
+        mu = mu_next = beta1
+        mu_product = beta1**step
+    return {
+        **grad_coefficients(options, lr),
+        **lerp_coefficients(1.0 - beta1),
+        "beta2": beta2,
+        "one_minus_beta2": 1.0 - beta2,
+        "bias_correction2": 1.0 - beta2**step,
+        "eps_root": float(options["eps_root"]),
+        "eps": float(options["eps"]),
+        # torch: value=(-lr * (1.0 - mu) / (1.0 - mu_product)) and
+        # value=(-lr * mu_next) / (1.0 - mu_product * mu_next)
+        "grad_coef": -lr * (1.0 - mu) / (1.0 - mu_product),
+        "exp_avg_coef": (-lr * mu_next) / (1.0 - mu_product * mu_next),
+    }, mu_product
 
 
 class NAdam(Optimizer):
@@ -26,13 +58,21 @@ class NAdam(Optimizer):
         P_t   = P_{t-1} * mu_t                          (P_0 = 1: the product of the mu's)
         m     = m + (1 - beta1) * (g - m)               (torch's lerp)
         v     = beta2 * v + (1 - beta2) * g * g
-        denom = sqrt(v / (1 - beta2^t)) + eps
+        denom = sqrt(v / (1 - beta2^t) + eps_root) + eps
         p     = p - lr * (1 - mu_t) / (1 - P_t) * g / denom
         p     = p - lr * mu_{t+1} / (1 - P_t * mu_{t+1}) * m / denom
 
     Source: torch.optim.NAdam (single-tensor path, torch 2.x); Dozat 2016, ICLR workshop,
     whose schedule mu_t = beta1 (1 - 0.5 * 0.96^(t/250)) torch generalizes with
     momentum_decay = 1/250.
+
+    The other libraries' NAdam:
+
+    - Keras computes mu_t = beta1 * (1 - 0.5 * 0.96^t) (keras/src/optimizers/nadam.py): that
+      is ``momentum_decay=1.0`` here; the rest is torch's formula (eps 1e-7 by default).
+    - optax's nadam is Adam with Nesterov momentum and no schedule, mu_t = beta1:
+      ``p -= lr * (beta1 * m / (1 - beta1^(t+1)) + (1 - beta1) * g / (1 - beta1^t)) / denom``
+      — ``momentum_schedule=False`` (and its ``eps_root``, added inside the square root).
 
     The schedule mu_t, mu_{t+1} and the running product ``P_t`` are computed in float64 on the
     Python side (torch keeps ``mu_product`` in its default dtype, float32 unless changed). P_t
@@ -51,6 +91,9 @@ class NAdam(Optimizer):
         momentum_decay: psi of the momentum schedule (default 4e-3).
         decoupled_weight_decay: AdamW-style decay (NAdamW), as torch's flag.
         maximize: maximize the objective.
+        momentum_schedule: Dozat's schedule for mu_t (default True: torch, Keras); False:
+            mu_t = beta1 (optax).
+        eps_root: added to v / (1 - beta2^t) inside the square root (optax); default 0.
     """
 
     _kernel = "nadam"
@@ -66,6 +109,8 @@ class NAdam(Optimizer):
         decoupled_weight_decay: bool = False,
         *,
         maximize: bool = False,
+        momentum_schedule: bool = True,
+        eps_root: float = 0.0,
         nonfinite: str = "propagate",
         clip_norm: float | None = None,
     ) -> None:
@@ -73,7 +118,8 @@ class NAdam(Optimizer):
         self._mu_pending: dict[int, float] = {}    # per group, for the step in progress
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
+                        momentum_schedule=momentum_schedule, eps_root=eps_root)
         super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -83,25 +129,10 @@ class NAdam(Optimizer):
     def _coefficients(
         self, group: dict[str, Any], lr: float, step: int, fresh: bool
     ) -> dict[str, float]:
-        beta1, beta2 = (float(b) for b in group["betas"])
-        psi = float(group["momentum_decay"])
         gi = next(k for k, g in enumerate(self.param_groups) if g is group)
-        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * psi)))
-        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi)))
-        mu_product = self._mu_product[gi] * mu
-        self._mu_pending[gi] = mu_product
-        return {
-            **grad_coefficients(group, lr),
-            **lerp_coefficients(1.0 - beta1),
-            "beta2": beta2,
-            "one_minus_beta2": 1.0 - beta2,
-            "bias_correction2": 1.0 - beta2**step,
-            "eps": float(group["eps"]),
-            # torch: value=(-lr * (1.0 - mu) / (1.0 - mu_product)) and
-            # value=(-lr * mu_next) / (1.0 - mu_product * mu_next)
-            "grad_coef": -lr * (1.0 - mu) / (1.0 - mu_product),
-            "exp_avg_coef": (-lr * mu_next) / (1.0 - mu_product * mu_next),
-        }
+        coefficients, self._mu_pending[gi] = nadam_coefficients(
+            group, lr, step, self._mu_product[gi])
+        return coefficients
 
     def step(self, grads: GradsT) -> bool:
         self._mu_pending = {}

@@ -6,7 +6,36 @@ from typing import Any
 
 from .base import LR, Optimizer, ParamsT, grad_coefficients, lerp_coefficients
 
-__all__ = ["RAdam"]
+__all__ = ["RAdam", "radam_coefficients"]
+
+
+def radam_coefficients(
+    options: dict[str, Any], lr: float, step: int, fresh: bool = False
+) -> dict[str, float]:
+    """The radam kernel's coefficients (cpp/kernels/radam.hpp) for the ``step``-th step, in
+    float64: shared by :class:`RAdam` and :func:`fastoptim.functional.radam_`."""
+    beta1, beta2 = (float(b) for b in options["betas"])
+    bias_correction2 = 1.0 - beta2**step
+    # torch's expressions, in its order
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
+    rectify = rho_t > 5.0
+    rect = (
+        ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        ** 0.5 if rectify else 1.0
+    )
+    return {
+        **grad_coefficients(options, lr),
+        **lerp_coefficients(1.0 - beta1),
+        "beta2": beta2,
+        "one_minus_beta2": 1.0 - beta2,
+        "bias_correction1": 1.0 - beta1**step,
+        "lr": lr,
+        "rectify": float(rectify),
+        "bc2_sqrt": bias_correction2**0.5,
+        "eps": float(options["eps"]),
+        "rect": rect,
+    }
 
 
 class RAdam(Optimizer):
@@ -62,28 +91,4 @@ class RAdam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
         super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
 
-    def _coefficients(
-        self, group: dict[str, Any], lr: float, step: int, fresh: bool
-    ) -> dict[str, float]:
-        beta1, beta2 = (float(b) for b in group["betas"])
-        bias_correction2 = 1.0 - beta2**step
-        # torch's expressions, in its order
-        rho_inf = 2 / (1 - beta2) - 1
-        rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
-        rectify = rho_t > 5.0
-        rect = (
-            ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-            ** 0.5 if rectify else 1.0
-        )
-        return {
-            **grad_coefficients(group, lr),
-            **lerp_coefficients(1.0 - beta1),
-            "beta2": beta2,
-            "one_minus_beta2": 1.0 - beta2,
-            "bias_correction1": 1.0 - beta1**step,
-            "lr": lr,
-            "rectify": float(rectify),
-            "bc2_sqrt": bias_correction2**0.5,
-            "eps": float(group["eps"]),
-            "rect": rect,
-        }
+    _coefficients = staticmethod(radam_coefficients)

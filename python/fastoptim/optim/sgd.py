@@ -6,7 +6,28 @@ from typing import Any
 
 from .base import LR, Optimizer, ParamsT, grad_coefficients
 
-__all__ = ["SGD"]
+__all__ = ["SGD", "sgd_coefficients"]
+
+
+def sgd_coefficients(
+    options: dict[str, Any], lr: float, step: int, fresh: bool = False
+) -> dict[str, float]:
+    """The sgd kernel's coefficients (cpp/kernels/sgd.hpp) for one step, in float64: shared by
+    :class:`SGD` and :func:`fastoptim.functional.sgd_`. ``fresh``: the momentum buffer is
+    initialized from this step's gradient (torch's clone)."""
+    c = {
+        **grad_coefficients(options, lr),
+        "momentum": float(options["momentum"]),
+        "one_minus_dampening": 1.0 - float(options["dampening"]),
+        "nesterov": float(bool(options["nesterov"])),
+        "init_buffer": float(fresh),
+        "neg_lr": -lr,
+    }
+    if options["lr_in_momentum"]:
+        # g' = -lr * g goes into the buffer and p += buf: the kernel's own loop with its
+        # gradient scale and L2 term times -lr, and 1 for the step (p + 1 * x is exact).
+        c.update(sign=-lr * c["sign"], weight_decay=-lr * c["weight_decay"], neg_lr=1.0)
+    return c
 
 
 class SGD(Optimizer):
@@ -14,15 +35,26 @@ class SGD(Optimizer):
 
     For each param, with :math:`g` its gradient (negated if ``maximize``)::
 
-        g   = g + weight_decay * p                        (if weight_decay != 0)
+        p   = p * (1 - lr * weight_decay)                 (decoupled_weight_decay)
+        g   = g + weight_decay * p                        (otherwise, if weight_decay != 0: L2)
         buf = g                                           (first step)
         buf = momentum * buf + (1 - dampening) * g        (later steps)
         g   = g + momentum * buf   if nesterov   else   g = buf
         p   = p - lr * g
 
     Source: torch.optim.SGD (Sutskever et al. 2013 for the momentum form; Nesterov as in
-    torch's docs). The seeds' form ``Δw ← αΔw − η∇E`` (lr inside the buffer) gives the same
-    trajectory for a constant lr.
+    torch's docs); optax.sgd computes the same (``trace``: buf = g + momentum * buf).
+
+    ``lr_in_momentum=True`` is Keras's form, the seeds' ``Δw ← αΔw − η∇E``: the buffer
+    accumulates ``-lr * g`` and is added to p::
+
+        buf = momentum * buf - lr * g;  p = p + buf              (Keras SGD)
+        p   = p + momentum * buf - lr * g                         (Keras SGD, nesterov)
+
+    For a constant lr both forms give the same trajectory up to rounding; under an lr schedule
+    they differ (a change of lr reaches the buffered steps only in torch's form). The
+    ``momentum_buffer`` state then holds ``-lr``-scaled velocities. Keras's ``weight_decay`` is
+    ``decoupled_weight_decay=True``.
 
     Args:
         params: arrays (list, dict name -> array, or param groups).
@@ -32,6 +64,10 @@ class SGD(Optimizer):
         weight_decay: L2 penalty added to the gradient (default 0).
         nesterov: Nesterov momentum (needs momentum > 0 and dampening = 0).
         maximize: maximize the objective instead of minimizing it.
+        decoupled_weight_decay: decay the params by ``1 - lr * weight_decay`` instead of adding
+            the L2 term to the gradient (Keras's ``weight_decay``; torch's SGD has only L2).
+        lr_in_momentum: the lr inside the momentum buffer (Keras); False: outside (torch,
+            optax).
     """
 
     _kernel = "sgd"
@@ -47,11 +83,15 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+        lr_in_momentum: bool = False,
         nonfinite: str = "propagate",
         clip_norm: float | None = None,
     ) -> None:
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay,
+                        lr_in_momentum=lr_in_momentum)
         super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
 
     def _check_group(self, group: dict[str, Any], index: int) -> None:
@@ -63,14 +103,4 @@ class SGD(Optimizer):
     def _state_layout(self, group: dict[str, Any]) -> tuple[str, ...]:
         return ("momentum_buffer",) if group["momentum"] != 0 else ()
 
-    def _coefficients(
-        self, group: dict[str, Any], lr: float, step: int, fresh: bool
-    ) -> dict[str, float]:
-        return {
-            **grad_coefficients(group, lr),
-            "momentum": float(group["momentum"]),
-            "one_minus_dampening": 1.0 - float(group["dampening"]),
-            "nesterov": float(bool(group["nesterov"])),
-            "init_buffer": float(fresh),
-            "neg_lr": -lr,
-        }
+    _coefficients = staticmethod(sgd_coefficients)

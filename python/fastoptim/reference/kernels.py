@@ -65,7 +65,7 @@ def sgd(c, param, grad, momentum_buffer):
         else:
             momentum_buffer[...] = momentum_buffer * mom + T(c["one_minus_dampening"]) * g
         g = g + mom * momentum_buffer if c["nesterov"] != 0 else momentum_buffer
-    param[...] = param + T(c["neg_lr"]) * g
+    param[...] = param * T(c["decay"]) + T(c["neg_lr"]) * g
 
 
 def adam(c, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq):
@@ -74,9 +74,9 @@ def adam(c, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq):
     _moments(c, param, grad, exp_avg, exp_avg_sq)
     v = exp_avg_sq
     if c["amsgrad"] != 0:
-        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        np.maximum(max_exp_avg_sq, exp_avg_sq / T(c["amsgrad_bc2"]), out=max_exp_avg_sq)
         v = max_exp_avg_sq
-    denom = np.sqrt(v) / T(c["bc2_sqrt"]) + T(c["eps"])
+    denom = np.sqrt(v + T(c["eps_root"])) / T(c["bc2_sqrt"]) + T(c["eps"])
     param[...] = param + (T(c["neg_step_size"]) * exp_avg) / denom
 
 
@@ -85,7 +85,8 @@ def adagrad(c, param, grad, state_sum):
     T = param.dtype.type
     g = _grad(c, param, grad)
     state_sum[...] = state_sum + g * g
-    param[...] = param + (T(c["neg_clr"]) * g) / (np.sqrt(state_sum) + T(c["eps"]))
+    denom = np.sqrt(state_sum + T(c["eps_root"])) + T(c["eps"])
+    param[...] = param * T(c["decay"]) + (T(c["neg_clr"]) * g) / denom
 
 
 def rmsprop(c, param, grad, square_avg, momentum_buffer, grad_avg):
@@ -93,16 +94,18 @@ def rmsprop(c, param, grad, square_avg, momentum_buffer, grad_avg):
     T = param.dtype.type
     g = _grad(c, param, grad)
     square_avg[...] = square_avg * T(c["alpha"]) + (T(c["one_minus_alpha"]) * g) * g
+    eps_root, eps = T(c["eps_root"]), T(c["eps"])
     if c["centered"] != 0:
         _lerp(c, grad_avg, g)
-        avg = np.sqrt(square_avg - grad_avg * grad_avg) + T(c["eps"])
+        avg = np.sqrt((square_avg - grad_avg * grad_avg) + eps_root) + eps
     else:
-        avg = np.sqrt(square_avg) + T(c["eps"])
+        avg = np.sqrt(square_avg + eps_root) + eps
+    decayed = param * T(c["decay"])
     if c["momentum"] != 0:
-        momentum_buffer[...] = momentum_buffer * T(c["momentum"]) + g / avg
-        param[...] = param + T(c["neg_lr"]) * momentum_buffer
+        momentum_buffer[...] = momentum_buffer * T(c["momentum"]) + (T(c["buffer_lr"]) * g) / avg
+        param[...] = decayed + T(c["neg_lr"]) * momentum_buffer
     else:
-        param[...] = param + (T(c["neg_lr"]) * g) / avg
+        param[...] = decayed + (T(c["neg_lr"]) * g) / avg
 
 
 def adamax(c, param, grad, exp_avg, exp_inf):
@@ -111,14 +114,14 @@ def adamax(c, param, grad, exp_avg, exp_inf):
     g = _grad(c, param, grad)
     _lerp(c, exp_avg, g)
     np.maximum(exp_inf * T(c["beta2"]), np.abs(g) + T(c["eps"]), out=exp_inf)
-    param[...] = param + (T(c["neg_clr"]) * exp_avg) / exp_inf
+    param[...] = param * T(c["decay"]) + (T(c["neg_clr"]) * exp_avg) / (exp_inf + T(c["eps_out"]))
 
 
 def nadam(c, param, grad, exp_avg, exp_avg_sq):
     """cpp/kernels/nadam.hpp."""
     T = param.dtype.type
     g = _moments(c, param, grad, exp_avg, exp_avg_sq)
-    denom = np.sqrt(exp_avg_sq / T(c["bias_correction2"])) + T(c["eps"])
+    denom = np.sqrt(exp_avg_sq / T(c["bias_correction2"]) + T(c["eps_root"])) + T(c["eps"])
     param[...] = param + (T(c["grad_coef"]) * g) / denom
     param[...] = param + (T(c["exp_avg_coef"]) * exp_avg) / denom
 
@@ -142,7 +145,7 @@ def adadelta(c, param, grad, square_avg, acc_delta):
     square_avg[...] = square_avg * rho + (one_minus_rho * g) * g
     delta = (np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps)) * g
     acc_delta[...] = acc_delta * rho + (one_minus_rho * delta) * delta
-    param[...] = param + T(c["neg_lr"]) * delta
+    param[...] = param * T(c["decay"]) + T(c["neg_lr"]) * delta
 
 
 def lion(c, param, grad, exp_avg):
