@@ -127,3 +127,23 @@ def test_invalid_grads_are_reported_before_the_policy_reads_them():
     opt, params, grads = setup("Adam", nonfinite="raise", clip_norm=1.0)
     with pytest.raises(TypeError, match=r"params\[1\]: dtype float64"):
         opt.step([grads[0][0], grads[0][1].astype(np.float64)])
+
+
+@pytest.mark.parametrize("name", ["SGD", "AdamW", "Lion", "Adagrad"])
+def test_weight_decay_schedule_equals_setting_it_each_step(name):
+    """weight_decay may be a schedule count -> value (called with the steps already taken),
+    exactly as if the group's value were set before each step."""
+    from fastoptim import schedules
+
+    sched = schedules.linear(0.1, 0.0, 3)
+    opt, params, grads = setup(name, weight_decay=sched)
+    ref, ref_params, _ = setup(name, weight_decay=0.0)
+    for count, gs in enumerate(grads):
+        ref.param_groups[0]["weight_decay"] = sched(count)
+        opt.step(gs)
+        ref.step(gs)
+    for p, q in zip(params, ref_params):
+        assert np.array_equal(p, q)
+    bad, _, g = setup(name, weight_decay=lambda count: -1.0)
+    with pytest.raises(ValueError, match="weight_decay schedule returned -1.0"):
+        bad.step(g[0])

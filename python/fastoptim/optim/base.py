@@ -384,6 +384,9 @@ class Optimizer:
                 lr = check_lr_value(lr(step - 1), gi)  # a schedule: called with t - 1
             else:
                 lr = float(lr)  # validated when the group's options last changed
+            if callable(group.get("weight_decay")):  # a weight-decay schedule, as lr
+                wd = check_lr_value(group["weight_decay"](step - 1), gi, "weight_decay")
+                group = {**group, "weight_decay": wd}
             rows.append(self._coeff_getter(self._coefficients(group, lr, step, fresh)))
         if self._clip_norm is not None or self._nonfinite != "propagate":
             plan.native.check(grads, rows, plan.rows)  # every grad valid before reading it
@@ -627,10 +630,10 @@ def _where(index: int) -> str:
     return f"param_groups[{index}]" if index >= 0 else "options"
 
 
-def check_lr_value(lr: Any, index: int) -> float:
-    """An lr returned by a schedule, validated at the step that uses it."""
+def check_lr_value(lr: Any, index: int, key: str = "lr") -> float:
+    """A value returned by a schedule (lr, weight_decay), validated at the step that uses it."""
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr >= 0 or math.isinf(lr):
-        raise ValueError(f"{_where(index)}: lr schedule returned {lr!r}, expected a "
+        raise ValueError(f"{_where(index)}: {key} schedule returned {lr!r}, expected a "
                          "finite number >= 0")
     return float(lr)
 
@@ -699,7 +702,7 @@ OPTION_CHECKS: Mapping[str, Check] = MappingProxyType({
     "lr": LR_CHECK,
     "betas": betas_check,                       # Adam family, Lion
     "eps": NONNEGATIVE,
-    "weight_decay": NONNEGATIVE,
+    "weight_decay": number_check(allow_callable=True),  # or a schedule, as lr
     "momentum": NONNEGATIVE,                    # SGD, RMSprop
     "dampening": number_check(high=1.0),        # SGD
     "lr_decay": NONNEGATIVE,                    # Adagrad
