@@ -100,7 +100,7 @@ def test_other_optimizer_or_shapes(tmp_path):
 
 
 def test_newer_version_refused(tmp_path):
-    src, _, grads = setup()
+    src, _, _ = setup()
     path = tmp_path / "ckpt.npz"
     src.save(path)
     with np.load(path) as z:

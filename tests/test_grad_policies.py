@@ -124,7 +124,7 @@ def test_bad_policy_arguments(kw, exc):
 
 
 def test_invalid_grads_are_reported_before_the_policy_reads_them():
-    opt, params, grads = setup("Adam", nonfinite="raise", clip_norm=1.0)
+    opt, _, grads = setup("Adam", nonfinite="raise", clip_norm=1.0)
     with pytest.raises(TypeError, match=r"params\[1\]: dtype float64"):
         opt.step([grads[0][0], grads[0][1].astype(np.float64)])
 
@@ -145,5 +145,5 @@ def test_weight_decay_schedule_equals_setting_it_each_step(name):
     for p, q in zip(params, ref_params):
         assert np.array_equal(p, q)
     bad, _, g = setup(name, weight_decay=lambda count: -1.0)
-    with pytest.raises(ValueError, match="weight_decay schedule returned -1.0"):
+    with pytest.raises(ValueError, match=r"weight_decay schedule returned -1\.0"):
         bad.step(g[0])

@@ -8,6 +8,7 @@ import warnings
 from typing import Any, Callable
 
 import pytest
+
 from fastoptim import lr_scheduler as L
 from fastoptim import schedules as S
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from fastoptim import schedules as S
 
 COUNTS = range(260)

@@ -40,8 +40,7 @@ from .optim import (
 
 _init_from_env()
 
-from . import lr_scheduler, reference, schedules  # noqa: E402
-from . import functional, keras, optax  # noqa: E402  (other libraries' conventions)
+from . import functional, keras, lr_scheduler, optax, reference, schedules  # noqa: E402  # noqa: E402  (other libraries' conventions)
 
 __all__ = [
     "__version__",

@@ -56,7 +56,7 @@ CLASSES: dict[str, type[Optimizer]] = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _template(cls: type[Optimizer]) -> Optimizer:
     """An instance of ``cls`` on a dummy param: its defaults, option checks and kernel layout
     (never stepped)."""
@@ -167,7 +167,7 @@ def adamw_(param: Arrays, grad: Arrays, exp_avg: Arrays, exp_avg_sq: Arrays,
 
 
 @_options_of(Adagrad)
-def adagrad_(param: Arrays, grad: Arrays, sum: Arrays, *, step: int,  # noqa: A002
+def adagrad_(param: Arrays, grad: Arrays, sum: Arrays, *, step: int,
              **options: Any) -> None:
     """Adagrad (:class:`fastoptim.Adagrad`, its options); ``sum`` is torch's state name."""
     _call(Adagrad, adagrad_coefficients, step, options, param, grad, sum=sum)
@@ -192,7 +192,7 @@ def adamax_(param: Arrays, grad: Arrays, exp_avg: Arrays, exp_inf: Arrays, *, st
 
 @_options_of(NAdam)
 def nadam_(param: Arrays, grad: Arrays, exp_avg: Arrays, exp_avg_sq: Arrays, *, step: int,
-           mu_product: Optional[float] = None, **options: Any) -> float:
+           mu_product: float | None = None, **options: Any) -> float:
     """NAdam (:class:`fastoptim.NAdam`, its options). Returns the product of the momentum
     coefficients mu_1 ... mu_t: pass it back as ``mu_product`` at the next step (the class
     keeps it as state; None = 1, right only at ``step=1`` or without ``momentum_schedule``)."""

@@ -44,7 +44,7 @@ through.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Union
 
 import numpy as np
 
@@ -86,7 +86,7 @@ def _lr(learning_rate: LearningRate, floatx: str) -> Any:
     return float(np.dtype(floatx).type(learning_rate))
 
 
-def _common(learning_rate: LearningRate, weight_decay: Optional[float], floatx: str,
+def _common(learning_rate: LearningRate, weight_decay: float | None, floatx: str,
             extra: dict[str, Any], decoupled: bool = True) -> dict[str, Any]:
     """fastoptim options for Keras's base-optimizer arguments (``extra``: the rest of the
     keyword arguments, checked here)."""
@@ -117,7 +117,7 @@ class SGD(_optim.SGD):
 
     def __init__(self, params: ParamsT, learning_rate: LearningRate = 0.01,
                  momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: Optional[float] = None, *, floatx: str = "float32",
+                 weight_decay: float | None = None, *, floatx: str = "float32",
                  **kwargs: Any) -> None:
         self.name = kwargs.get("name")
         super().__init__(params, momentum=momentum, nesterov=bool(nesterov and momentum),
@@ -136,7 +136,7 @@ class RMSprop(_optim.RMSprop):
 
     def __init__(self, params: ParamsT, learning_rate: LearningRate = 0.001, rho: float = 0.9,
                  momentum: float = 0.0, epsilon: float = 1e-7, centered: bool = False,
-                 weight_decay: Optional[float] = None, *, floatx: str = "float32",
+                 weight_decay: float | None = None, *, floatx: str = "float32",
                  **kwargs: Any) -> None:
         self.name = kwargs.get("name")
         super().__init__(params, alpha=rho, eps=epsilon, momentum=momentum, centered=centered,
@@ -154,7 +154,7 @@ class Adam(_optim.Adam):
 
     def __init__(self, params: ParamsT, learning_rate: LearningRate = 0.001,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
-                 amsgrad: bool = False, weight_decay: Optional[float] = None, *,
+                 amsgrad: bool = False, weight_decay: float | None = None, *,
                  floatx: str = "float32", **kwargs: Any) -> None:
         self.name = kwargs.get("name")
         super().__init__(params, betas=(beta_1, beta_2), eps=epsilon, amsgrad=amsgrad,
@@ -189,7 +189,7 @@ class Adagrad(_optim.Adagrad):
 
     def __init__(self, params: ParamsT, learning_rate: LearningRate = 0.001,
                  initial_accumulator_value: float = 0.1, epsilon: float = 1e-7,
-                 weight_decay: Optional[float] = None, *, floatx: str = "float32",
+                 weight_decay: float | None = None, *, floatx: str = "float32",
                  **kwargs: Any) -> None:
         self.name = kwargs.get("name")
         super().__init__(params, initial_accumulator_value=initial_accumulator_value,
@@ -206,7 +206,7 @@ class Adamax(_optim.Adamax):
 
     def __init__(self, params: ParamsT, learning_rate: LearningRate = 0.001,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
-                 weight_decay: Optional[float] = None, *, floatx: str = "float32",
+                 weight_decay: float | None = None, *, floatx: str = "float32",
                  **kwargs: Any) -> None:
         self.name = kwargs.get("name")
         super().__init__(params, betas=(beta_1, beta_2), eps=epsilon, eps_in_max=False,
@@ -222,7 +222,7 @@ class Nadam(_optim.NAdam):
 
     def __init__(self, params: ParamsT, learning_rate: LearningRate = 0.001,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
-                 weight_decay: Optional[float] = None, *, floatx: str = "float32",
+                 weight_decay: float | None = None, *, floatx: str = "float32",
                  **kwargs: Any) -> None:
         self.name = kwargs.get("name")
         super().__init__(params, betas=(beta_1, beta_2), eps=epsilon, momentum_decay=1.0,
@@ -237,7 +237,7 @@ class Adadelta(_optim.Adadelta):
     """
 
     def __init__(self, params: ParamsT, learning_rate: LearningRate = 0.001, rho: float = 0.95,
-                 epsilon: float = 1e-7, weight_decay: Optional[float] = None, *,
+                 epsilon: float = 1e-7, weight_decay: float | None = None, *,
                  floatx: str = "float32", **kwargs: Any) -> None:
         self.name = kwargs.get("name")
         super().__init__(params, rho=rho, eps=epsilon,
@@ -254,7 +254,7 @@ class Lion(_optim.Lion):
 
     def __init__(self, params: ParamsT, learning_rate: LearningRate = 0.001,
                  beta_1: float = 0.9, beta_2: float = 0.99,
-                 weight_decay: Optional[float] = None, *, floatx: str = "float32",
+                 weight_decay: float | None = None, *, floatx: str = "float32",
                  **kwargs: Any) -> None:
         if isinstance(beta_1, numbers.Real) and beta_1 <= 0:
             raise ValueError("Argument `beta_1` must be in the [0, 1] range. Otherwise, the "

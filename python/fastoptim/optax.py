@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Union
 
 from . import optim as _optim
 from .optim.base import Optimizer, ParamsT
@@ -80,7 +80,7 @@ def _masked(params: ParamsT, mask: Mask) -> Any:
             for on, run in runs]
 
 
-def sgd(params: ParamsT, learning_rate: ScalarOrSchedule, momentum: Optional[float] = None,
+def sgd(params: ParamsT, learning_rate: ScalarOrSchedule, momentum: float | None = None,
         nesterov: bool = False, accumulator_dtype: Any = None, **options: Any) -> _optim.SGD:
     """``optax.sgd``: ``trace`` (buf = g + momentum * buf; Nesterov g + momentum * buf) then
     ``-lr``: exactly torch's SGD without dampening, ``fastoptim.SGD``."""
@@ -159,7 +159,7 @@ def adamaxw(params: ParamsT, learning_rate: ScalarOrSchedule, b1: float = 0.9,
 
 def rmsprop(params: ParamsT, learning_rate: ScalarOrSchedule, decay: float = 0.9,
             eps: float = 1e-8, initial_scale: float = 0.0, eps_in_sqrt: bool = True,
-            centered: bool = False, momentum: Optional[float] = None, nesterov: bool = False,
+            centered: bool = False, momentum: float | None = None, nesterov: bool = False,
             bias_correction: bool = False, **options: Any) -> _optim.RMSprop:
     """``optax.rmsprop``: ``g * rsqrt(nu + eps)`` (centered: ``rsqrt(nu - mu**2 + eps)``),
     nu starting at ``initial_scale``, times ``-lr``, then ``trace(momentum)``: the lr inside the
@@ -185,7 +185,7 @@ def adagrad(params: ParamsT, learning_rate: ScalarOrSchedule,
                           eps_in_sqrt=True, **options)
 
 
-def adadelta(params: ParamsT, learning_rate: Optional[ScalarOrSchedule] = None,
+def adadelta(params: ParamsT, learning_rate: ScalarOrSchedule | None = None,
              rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0,
              weight_decay_mask: Mask = None, **options: Any) -> _optim.Adadelta:
     """``optax.adadelta``: ``g + weight_decay * p`` (L2), Zeiler's update, times ``-lr``:

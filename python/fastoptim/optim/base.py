@@ -46,7 +46,7 @@ def _label(name: str | None, index: int) -> str:
 class _Plan:
     """The backend call of one optimizer for a fixed set of state buffers."""
 
-    __slots__ = ("native", "layout", "buffers", "rows", "row_keys", "fresh")
+    __slots__ = ("buffers", "fresh", "layout", "native", "row_keys", "rows")
 
     def __init__(self, native, layout, buffers, fresh):
         self.native = native
@@ -144,7 +144,7 @@ class Optimizer:
         if isinstance(raw, np.ndarray):
             raw = [raw]
         if isinstance(raw, Mapping):
-            names: list[str | None] = [str(k) for k in raw.keys()]
+            names: list[str | None] = [str(k) for k in raw]
             arrays = list(raw.values())
         elif isinstance(raw, (list, tuple)):
             arrays = list(raw)
@@ -380,10 +380,8 @@ class Optimizer:
             group = self.param_groups[gi]
             step = steps[gi] + 1
             lr = group["lr"]
-            if callable(lr):
-                lr = check_lr_value(lr(step - 1), gi)  # a schedule: called with t - 1
-            else:
-                lr = float(lr)  # validated when the group's options last changed
+            # a schedule is called with t - 1; a number was validated when the options changed
+            lr = check_lr_value(lr(step - 1), gi) if callable(lr) else float(lr)
             if callable(group.get("weight_decay")):  # a weight-decay schedule, as lr
                 wd = check_lr_value(group["weight_decay"](step - 1), gi, "weight_decay")
                 group = {**group, "weight_decay": wd}
@@ -436,7 +434,8 @@ class Optimizer:
         for i in range(len(self._params)):
             st = self._param_state(i)
             if st:
-                state[i] = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in st.items()}
+                state[i] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                            for k, v in st.items()}
         groups = []
         start = 0
         for group in self.param_groups:
