@@ -46,13 +46,14 @@ def _label(name: str | None, index: int) -> str:
 class _Plan:
     """The backend call of one optimizer for a fixed set of state buffers."""
 
-    __slots__ = ("buffers", "fresh", "layout", "native", "row_keys", "rows")
+    __slots__ = ("any_fresh", "buffers", "fresh", "layout", "native", "row_keys", "rows")
 
     def __init__(self, native, layout, buffers, fresh):
         self.native = native
         self.layout = layout      # per group: tuple of state names
         self.buffers = buffers    # per param: {name: array}, new ones not yet committed
         self.fresh = fresh        # per param: True if its buffers were created by this plan
+        self.any_fresh = True in fresh  # checked every step: O(1), not O(params)
         self.rows: np.ndarray | None = None
         self.row_keys: list[tuple[int, bool]] = []
 
@@ -402,8 +403,9 @@ class Optimizer:
             steps[gi] += 1
         if self._buffers is not plan.buffers:
             self._buffers = plan.buffers
-        if True in plan.fresh:
+        if plan.any_fresh:
             plan.fresh = [False] * len(plan.fresh)
+            plan.any_fresh = False
             self._rows(plan)
         return True
 
