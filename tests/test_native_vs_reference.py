@@ -57,3 +57,22 @@ def test_nonfinite_and_extreme_values_give_the_same_bits(name, dtype):
     expected = final(getattr(fo.reference, name), fo.isa())
     for isa in ISAS:
         assert np.array_equal(final(getattr(fo, name), isa), expected, equal_nan=True), isa
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Lion"])
+def test_mixed_dtypes_in_one_group(name):
+    """float32 and float64 params in one group: one native call, each tensor in its dtype."""
+    def run(cls):
+        rng = np.random.default_rng(5)
+        params = [rng.standard_normal(100_003).astype(np.float32), rng.standard_normal(77),
+                  rng.standard_normal((3, 4)).astype(np.float32)]
+        opt = cls(params, lr=0.01)
+        for _ in range(3):
+            opt.step([rng.standard_normal(p.shape).astype(p.dtype) for p in params])
+        return params
+
+    expected = run(getattr(fo.reference, name))
+    for isa in ISAS:
+        with running_on(isa, 2):
+            for a, b in zip(run(getattr(fo, name)), expected):
+                assert a.dtype == b.dtype and np.array_equal(a, b)
