@@ -444,6 +444,17 @@ GB/s are native's; "vs X" columns are X's time / native time (higher means fasto
 faster); "state" is the number of state arrays per param. Steps below 2 × 32768 elements run
 on one thread whatever the thread setting.
 
+**Grain size** (elements per thread below which no thread starts, 32768): chosen with
+`python bench/grain.py --markdown bench/grain.md`, which times SGD and Adam steps of 2k..1M
+elements on one thread and on all threads with splitting forced; see [grain.md](grain.md).
+On this 2-core VM a second thread pays off from 64k elements per step for Adam (1.3x) and
+from 64k-128k for SGD (1.2x; SGD does less work per byte); below that it is 0.6-0.9x in some
+runs and within noise in others, and a descheduled thread stalls the whole step at its barrier
+on a busy machine. So steps split only from 2 × 32768 = 65536 elements.
+
+**Thread scaling on a bigger CPU** (1, 2, 4, 8, 16 threads): not measured — no machine with
+more cores was lent to this task; `python bench/run.py --threads 1,2,4,8,16` on one records it.
+
 **other load** is the number of cores other processes kept busy while the row was measured
 (from /proc/stat). When it is well above 0 and every core is asked for, each multi-threaded
 step (fastoptim's and torch's alike) waits at its barrier for a descheduled thread: such

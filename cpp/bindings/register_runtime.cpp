@@ -34,7 +34,15 @@ void register_runtime(py::module_& m) {
         },
         py::arg("n"));
     m.def("has_openmp", &has_openmp);
-    m.attr("grain_size") = kGrain;
+    m.attr("grain_size") = kDefaultGrain;
+    m.def(
+        "_set_grain",
+        [](std::int64_t elements) {
+            if (elements < 1) throw py::value_error("grain must be >= 1");
+            set_grain(elements);
+        },
+        py::arg("elements"),
+        "Measurement aid (bench/grain.py): elements per thread below which no thread starts.");
     m.def(
         "_partition",
         [](const std::vector<std::int64_t>& sizes, int num_threads) {

@@ -11,6 +11,7 @@ namespace fastoptim {
 namespace {
 
 std::atomic<int> g_num_threads{0};  // 0: not set yet
+std::atomic<std::int64_t> g_grain{kDefaultGrain};
 
 // Element alignment of thread boundaries: 64 elements keeps every boundary on a cache line
 // for both dtypes, so two threads never write the same line.
@@ -38,8 +39,11 @@ int get_num_threads() {
 
 void set_num_threads(int n) { g_num_threads.store(n, std::memory_order_relaxed); }
 
+std::int64_t grain() { return g_grain.load(std::memory_order_relaxed); }
+void set_grain(std::int64_t elements) { g_grain.store(elements, std::memory_order_relaxed); }
+
 int threads_for(std::int64_t total, int num_threads) {
-    const std::int64_t max_useful = std::max<std::int64_t>(1, total / kGrain);
+    const std::int64_t max_useful = std::max<std::int64_t>(1, total / grain());
     return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(num_threads,
                                                                               max_useful)));
 }

@@ -19,8 +19,12 @@ struct TensorTask {
     std::int64_t n;
 };
 
-// Elements per thread below which no extra thread is started (see bench/README.md).
-constexpr std::int64_t kGrain = 1 << 15;
+// Elements per thread below which no extra thread is started: 32768, chosen by measurement
+// (bench/grain.py, results in bench/README.md). Changeable at run time only for that
+// measurement (fastoptim._native._set_grain).
+constexpr std::int64_t kDefaultGrain = 1 << 15;
+std::int64_t grain();
+void set_grain(std::int64_t elements);
 
 void run_tasks(const std::vector<TensorTask>& tasks, int num_threads);
 

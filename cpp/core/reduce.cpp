@@ -27,7 +27,7 @@ std::vector<double> reduce_tasks(const std::vector<ReduceTask>& tasks, int op, d
         }
     };
     run_blocks(static_cast<std::int64_t>(blocks.size()),
-               std::max<std::int64_t>(1, kGrain / kReduceBlock), num_threads, run);
+               std::max<std::int64_t>(1, grain() / kReduceBlock), num_threads, run);
     // Combine in block order, on this thread.
     std::vector<double> out(tasks.size(), 0.0);
     for (std::size_t k = 0; k < blocks.size(); ++k) {
