@@ -105,7 +105,11 @@ class Optimizer:
             else (lambda d: tuple(d[n] for n in self._coeff_names))
         )
         self._option_keys: tuple[str, ...] = tuple(defaults)
-        self._group_cache: list[tuple[tuple, tuple[str, ...]]] = []
+        # What the step watches for changes; lr is checked on its own at every step, since
+        # schedulers change it every step.
+        self._watched_keys: tuple[str, ...] = tuple(k for k in defaults if k != "lr")
+        # per group: (watched option values, their types, state layout)
+        self._group_cache: list[tuple[tuple, tuple, tuple[str, ...]]] = []
         groups = self._parse_params(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -355,23 +359,29 @@ class Optimizer:
         # Options are validated (and the state layout derived) only when a group's options
         # changed since the last step: the per-step Python cost stays a few microseconds.
         cache = self._group_cache
-        keys = self._option_keys
+        keys = self._watched_keys
         changed = self._plan is None
         for gi, group in enumerate(self.param_groups):
             values = tuple(map(group.get, keys))
+            entry = cache[gi] if gi < len(cache) else None
+            if entry is not None and all(map(operator.is_, values, entry[0])):
+                continue  # the very same objects: unchanged (the common case, cheapest test)
+            types = tuple(map(type, values))
             # types too: False == 0 and 1.0 == True, but a bool is no weight decay
-            key = (values, tuple(map(type, values)))
-            if gi >= len(cache) or cache[gi][0] != key:
-                self._check_group(group, gi)
-                entry = (key, self._state_layout(group))
-                if gi < len(cache):
-                    cache[gi] = entry
-                else:
-                    cache.append(entry)
-                changed = True
+            if entry is not None and values == entry[0] and types == entry[1]:
+                cache[gi] = (values, types, entry[2])  # equal values, new objects
+                continue
+            self._check_group(group, gi)  # may normalize values (betas lists become tuples)
+            values = tuple(map(group.get, keys))
+            entry = (values, tuple(map(type, values)), self._state_layout(group))
+            if gi < len(cache):
+                cache[gi] = entry
+            else:
+                cache.append(entry)
+            changed = True
         plan = self._plan
         if changed:
-            layout = [entry[1] for entry in cache]
+            layout = [entry[2] for entry in cache]
             if plan is None or plan.layout != layout:
                 plan = self._make_plan(layout)
                 self._rows(plan)
@@ -381,8 +391,12 @@ class Optimizer:
             group = self.param_groups[gi]
             step = steps[gi] + 1
             lr = group["lr"]
-            # a schedule is called with t - 1; a number was validated when the options changed
-            lr = check_lr_value(lr(step - 1), gi) if callable(lr) else float(lr)
+            if type(lr) is not float or not 0.0 <= lr < math.inf:
+                if callable(lr):  # a schedule: called with the steps already taken, t - 1
+                    lr = check_lr_value(lr(step - 1), gi)
+                else:
+                    check_number(group, "lr", gi)
+                    lr = float(lr)
             if callable(group.get("weight_decay")):  # a weight-decay schedule, as lr
                 wd = check_lr_value(group["weight_decay"](step - 1), gi, "weight_decay")
                 group = {**group, "weight_decay": wd}
