@@ -1,5 +1,5 @@
 """Keras 3's optimizers (``keras.optimizers.*``) on NumPy params: Keras's argument names,
-defaults and formulas (keras/src/optimizers/*.py), computed by fastoptim's kernels.
+defaults and formulas (``keras/src/optimizers/*.py``), computed by fastoptim's kernels.
 
 Each class is the fastoptim optimizer of the same algorithm with the options that give
 Keras's formula (see its docstring and the README's "one optimizer, three libraries" table),

@@ -41,7 +41,7 @@ class Adamax(Optimizer):
         p = p - lr / (1 - beta1^t) * m / u
 
     Source: torch.optim.Adamax (single-tensor path, torch 2.x); Kingma & Ba 2015,
-    arXiv:1412.6980, Algorithm 2. eps is added to |g| inside the max, as torch (the paper has
+    arXiv:1412.6980, Algorithm 2. eps is added to ``|g|`` inside the max, as torch (the paper has
     no eps); optax too. Keras adds it to u in the denominator instead
     (``eps_in_max=False``)::
 
@@ -54,12 +54,12 @@ class Adamax(Optimizer):
         params: arrays (list, dict name -> array, or param groups).
         lr: learning rate (default 2e-3), or a schedule ``count -> lr``.
         betas: (beta1, beta2), each in [0, 1) (default (0.9, 0.999)).
-        eps: added to |g| (default 1e-8).
+        eps: added to ``|g|`` (default 1e-8).
         weight_decay: L2 penalty added to the gradient (default 0).
         maximize: maximize the objective.
         decoupled_weight_decay: decay the params by ``1 - lr * weight_decay`` instead of adding
             the L2 term to the gradient (Keras's ``weight_decay``, optax's adamaxw).
-        eps_in_max: eps added to |g| inside the max (default True: torch, optax); False: added
+        eps_in_max: eps added to ``|g|`` inside the max (default True: torch, optax); False: added
             to u in the denominator (Keras).
     """
 

@@ -1,5 +1,5 @@
 """The NumPy reference kernels: the same per-element operations, in the same order and the
-same dtype, as cpp/kernels/*.hpp — side by side, one function per kernel file.
+same dtype, as ``cpp/kernels/*.hpp`` — side by side, one function per kernel file.
 
 Each takes ``c`` (the kernel's coefficients by name, float64 as the optimizer computed them),
 the param, the grad and the state buffers (``None`` when absent), and updates them in place.
