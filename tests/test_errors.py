@@ -118,7 +118,7 @@ def test_dict_grads_must_match_names():
     (np.zeros(3, np.complex64), TypeError, "dtype complex64"),
     (np.zeros(3, bool), TypeError, "dtype bool"),
     (np.zeros(3, object), TypeError, "dtype object"),
-    (np.zeros(3, np.float16), TypeError, "dtype float16"),
+    (np.zeros(3, np.float16).view(np.uint16), TypeError, "dtype uint16"),
     (np.zeros(3, ">f4"), TypeError, "native byte order"),
     (np.zeros((4, 4), np.float32)[:, ::2], ValueError, "not contiguous"),
     (np.zeros(3, np.float32)[::-1], ValueError, "not contiguous"),

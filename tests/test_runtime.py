@@ -137,7 +137,11 @@ def test_gil_is_released_during_a_step():
 ])
 def test_partition_covers_every_element_once_with_64_bit_sizes(sizes, threads):
     """The thread split (64-bit arithmetic, no memory needed): every element of every tensor
-    in exactly one piece, each thread one contiguous share, boundaries on 64-element lines."""
+    in exactly one piece, each thread one contiguous share, cuts inside a tensor on multiples
+    of the quantization block from the tensor's start (no two threads write one block of
+    int8 codes and its scale)."""
+    align = fo._native.split_align
+    assert align == fo._native.q8_block and align % 64 == 0      # blocks hold whole lines
     pieces = fo._native._partition(sizes, threads)
     total = sum(sizes)
     used = 1 if total < 2 * fo._native.grain_size else min(threads, total // fo._native.grain_size)
@@ -149,10 +153,10 @@ def test_partition_covers_every_element_once_with_64_bit_sizes(sizes, threads):
         assert (thread, tensor) >= last[:2]                    # ordered by thread, tensor
         assert begin == covered[tensor]                         # contiguous, no overlap
         covered[tensor] = end
-        offset = sum(sizes[:tensor])
         if end != sizes[tensor]:
-            assert (offset + end) % 64 == 0                     # a thread boundary
+            assert end % align == 0                             # a thread boundary
         last = (thread, tensor, end)
     assert all(covered[i] == n for i, n in enumerate(sizes))
     shares = [sum(e - b for t, _, b, e in pieces if t == k) for k in range(used)]
-    assert max(shares) - min(shares) <= 64 * used + total % used
+    # each cut moves down by < align from the even share (total // used each)
+    assert max(shares) - min(shares) <= align * used + total % used

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bindings/arrays.hpp"
 #include "core/parallel.hpp"
 #include "core/reduce.hpp"
 
@@ -32,16 +33,12 @@ std::vector<double> grad_reduce(const py::sequence& grads, const std::string& op
         py::object obj = grads[i];
         const std::string label = "grads[" + std::to_string(i) + "]";
         if (!py::isinstance<py::array>(obj))
-            throw py::type_error(label + ": expected a numpy.ndarray, got " +
-                                 py::str(py::type::handle_of(obj).attr("__name__"))
-                                     .cast<std::string>());
+            throw py::type_error(label + ": expected a numpy.ndarray, got " + type_name(obj));
         py::array a = py::reinterpret_borrow<py::array>(obj);
-        int dtype;
-        if (py::array_t<float>::check_(a)) dtype = kFloat32;
-        else if (py::array_t<double>::check_(a)) dtype = kFloat64;
-        else
-            throw py::type_error(label + ": dtype " + py::str(a.dtype()).cast<std::string>() +
-                                 " is not supported (float32 or float64 in native byte order)");
+        const int dtype = float_storage(a);
+        if (dtype < 0)
+            throw py::type_error(label + ": dtype " + dtype_name(a) + " is not supported (" +
+                                 kFloatStorages + ")");
         if (!(a.flags() & (py::array::c_style | py::array::f_style)))
             throw py::value_error(label + " is not contiguous; pass np.ascontiguousarray(grad)");
         tasks.push_back({dtype, a.data(), static_cast<std::int64_t>(a.size())});

@@ -43,6 +43,7 @@ void register_runtime(py::module_& m) {
         },
         py::arg("elements"),
         "Measurement aid (bench/grain.py): elements per thread below which no thread starts.");
+    m.attr("split_align") = kSplitAlign;  // thread cuts inside a tensor: multiples of this
     m.def(
         "_partition",
         [](const std::vector<std::int64_t>& sizes, int num_threads) {

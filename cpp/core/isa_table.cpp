@@ -18,12 +18,14 @@ namespace FASTOPTIM_ISA_NS {
 static const KernelFn kFns[] = {FASTOPTIM_FOR_EACH_KERNEL(FO_TABLE_ENTRY)};
 #undef FO_TABLE_ENTRY
 
-static_assert(sizeof(kFns) / sizeof(kFns[0]) == kNumKernels * kNumDTypes,
+static_assert(sizeof(kFns) / sizeof(kFns[0]) == kNumKernels * kNumCompute,
               "kernel list and kernel count disagree");
 
-static const ReduceFn kReduce[] = {&fo_reduce<float>, &fo_reduce<double>};
+// by Storage: kF32, kF64, kF16, kBF16
+static const ReduceFn kReduce[] = {&fo_reduce<float>, &fo_reduce<double>, &fo_reduce<fo_half>,
+                                   &fo_reduce<fo_bhalf>};
 
-KernelTable table() { return KernelTable{FASTOPTIM_ISA_NAME, kFns, kReduce}; }
+KernelTable table() { return KernelTable{FASTOPTIM_ISA_NAME, kFns, kReduce, &fo_convert}; }
 
 }  // namespace FASTOPTIM_ISA_NS
 }  // namespace fastoptim

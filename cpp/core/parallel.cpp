@@ -13,9 +13,6 @@ namespace {
 std::atomic<int> g_num_threads{0};  // 0: not set yet
 std::atomic<std::int64_t> g_grain{kDefaultGrain};
 
-// Element alignment of thread boundaries: 64 elements keeps every boundary on a cache line
-// for both dtypes, so two threads never write the same line.
-constexpr std::int64_t kBoundaryAlign = 64;
 
 }  // namespace
 
@@ -51,25 +48,34 @@ int threads_for(std::int64_t total, int num_threads) {
 std::vector<Piece> partition(const std::vector<std::int64_t>& sizes, int threads) {
     std::int64_t total = 0;
     for (std::int64_t n : sizes) total += n;
-    // Thread t gets elements [bound(t), bound(t + 1)) of the concatenation of all tensors.
+    // Thread t's share of the concatenation of all tensors starts at bound(t); a bound inside a
+    // tensor is moved down to a multiple of kSplitAlign from the tensor's start, so no two
+    // threads write one quantization block (nor, for aligned arrays, one cache line).
     auto bound = [&](std::int64_t t) {
         if (t >= threads) return total;
-        return (total / threads * t) / kBoundaryAlign * kBoundaryAlign;
+        return total / threads * t;
     };
     std::vector<Piece> pieces;
     pieces.reserve(sizes.size() + static_cast<std::size_t>(threads));
     std::int64_t offset = 0;  // where tensor i starts in the concatenation
-    int t = 0;
+    int t = 0;                // the thread whose share holds `offset`
     for (std::size_t i = 0; i < sizes.size(); ++i) {
-        const std::int64_t lo = offset, hi = offset + sizes[i];
-        std::int64_t at = lo;
-        while (at < hi) {
-            while (bound(t + 1) <= at) ++t;
-            const std::int64_t end = std::min(hi, bound(t + 1));
-            pieces.push_back({t, i, at - lo, end - lo});
-            at = end;
+        const std::int64_t lo = offset, n = sizes[i];
+        while (t + 1 < threads && bound(t + 1) <= lo) ++t;
+        // cut(u): where thread u's part of this tensor starts, for u > t
+        auto cut = [&](int u) {
+            const std::int64_t b = bound(u) - lo;
+            return b >= n ? n : b / kSplitAlign * kSplitAlign;
+        };
+        std::int64_t at = 0;
+        for (int u = t; at < n; ++u) {
+            const std::int64_t end = u + 1 >= threads ? n : cut(u + 1);
+            if (end > at) {
+                pieces.push_back({u, i, at, end});
+                at = end;
+            }
         }
-        offset = hi;
+        offset = lo + n;
     }
     return pieces;
 }
@@ -81,7 +87,7 @@ void run_tasks(const std::vector<TensorTask>& tasks, int num_threads) {
     if (threads <= 1) {
         // main loop over tensors on the calling thread
         for (const TensorTask& t : tasks)
-            if (t.n > 0) t.fn(t.coeffs, t.bufs, 0, t.n);
+            if (t.n > 0) t.fn(t.args, 0, t.n);
         return;
     }
     std::vector<std::int64_t> sizes(tasks.size());
@@ -98,7 +104,7 @@ void run_tasks(const std::vector<TensorTask>& tasks, int num_threads) {
         for (std::size_t k = first[t]; k < first[t + 1]; ++k) {
             const Piece& p = pieces[k];
             const TensorTask& task = tasks[p.task];
-            task.fn(task.coeffs, task.bufs, p.begin, p.end);
+            task.fn(task.args, p.begin, p.end);
         }
     }
 }

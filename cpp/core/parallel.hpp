@@ -14,8 +14,7 @@ namespace fastoptim {
 
 struct TensorTask {
     KernelFn fn;
-    const double* coeffs;
-    char* bufs[kMaxBuffers];
+    KernelArgs args;
     std::int64_t n;
 };
 
@@ -29,8 +28,11 @@ void set_grain(std::int64_t elements);
 void run_tasks(const std::vector<TensorTask>& tasks, int num_threads);
 
 // How run_tasks splits work, exposed for tests: the number of threads used for `total`
-// elements, and the pieces [begin, end) of each tensor each thread runs — contiguous equal
-// shares of the concatenation, boundaries on 64-element multiples, 64-bit throughout.
+// elements, and the pieces [begin, end) of each tensor each thread runs — contiguous, near-equal
+// shares of the concatenation, with every cut inside a tensor on a multiple of kSplitAlign
+// elements from the tensor's start (whole quantization blocks, whole cache lines), 64-bit
+// throughout.
+constexpr std::int64_t kSplitAlign = kQ8Block;
 struct Piece {
     int thread;
     std::size_t task;

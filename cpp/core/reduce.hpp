@@ -12,7 +12,7 @@
 namespace fastoptim {
 
 struct ReduceTask {
-    int dtype;
+    int dtype;  // a float Storage: kF32, kF64, kF16 or kBF16
     const void* data;
     std::int64_t n;
 };

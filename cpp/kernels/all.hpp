@@ -2,6 +2,8 @@
 // To add an optimizer: write cpp/kernels/<name>.hpp, add it to both lists below, and add its
 // NumPy twin to python/fastoptim/reference/kernels.py.
 #include "common.hpp"
+#include "storage.hpp"
+#include "run.hpp"
 #include "sgd.hpp"
 #include "adam.hpp"
 #include "adagrad.hpp"

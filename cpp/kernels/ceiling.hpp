@@ -14,8 +14,12 @@ struct Ceiling {
         for (i64 i = 0; i < n; ++i) x[i] = x[i] + g[i];
     }
 
+    // Buffers stored in the compute type only (bench/ measures the mixed-storage ceiling with
+    // the traffic kernel).
     template <class T>
-    static void run(const double*, char* const* bufs, i64 begin, i64 end) {
+    static void run(const KernelArgs& args, i64 begin, i64 end) {
+        char* bufs[N_BUF];
+        for (int k = 0; k < N_BUF; ++k) bufs[k] = args.bufs[k].data;
         const T* g = fo_buf<T>(bufs[GRAD], begin);
         const i64 n = end - begin;
         // One fused pass per buffer count: separate passes would re-read g and miss the point.

@@ -57,7 +57,7 @@ inline void fo_cast_coeffs(const double* cd, T* c) {
 }
 
 // Typed view of buffer `b` starting at element `begin` (nullptr stays nullptr: optional
-// buffers that the current flags do not use).
+// buffers that the current flags do not use). The loop over kernels of any storage: run.hpp.
 template <class T>
 inline T* fo_buf(char* b, i64 begin) {
     return b ? reinterpret_cast<T*>(b) + begin : nullptr;
@@ -99,37 +99,3 @@ inline int fo_variant(B... flags) {
     ((v |= (flags ? 1 : 0) << k, ++k), ...);
     return v;
 }
-
-// The `run` every kernel shares: a kernel K derives from fo_kernel<K> and provides only
-//   enum Buf {PARAM, GRAD, <state...>, N_BUF}; enum Coef {..., N_COEF};
-//   static constexpr KernelSpec spec;  static constexpr int N_VARIANTS;
-//   static int variant(const double* coeffs);              (fo_variant of its flags)
-//   template <class T, class V> static void loop(V, const T* c, T* p, const T* g, T* state...,
-//                                                i64 n);     (V = fo_bits<variant>)
-// run() casts the coefficients once, takes the typed views of the buffers at `begin`, picks
-// the loop variant and passes every buffer as its own (restrict-qualified) argument, so each
-// variant compiles to one branch-free loop that vectorizes without alias checks.
-template <class K>
-struct fo_kernel {
-    template <class T>
-    static void run(const double* cd, char* const* bufs, i64 begin, i64 end) {
-        T c[K::N_COEF];
-        fo_cast_coeffs<T, K::N_COEF>(cd, c);
-        T* b[kMaxBuffers] = {};
-        for (int k = 0; k < K::N_BUF; ++k) b[k] = fo_buf<T>(bufs[k], begin);
-        const i64 n = end - begin;
-        static_assert(K::N_BUF >= 2 && K::N_BUF <= kMaxBuffers, "fo_kernel: 0 to 4 states");
-        fo_dispatch<K::N_VARIANTS>(K::variant(cd), [&](auto bits) {
-            if constexpr (K::N_BUF == 2)
-                K::template loop<T>(bits, c, b[0], b[1], n);
-            else if constexpr (K::N_BUF == 3)
-                K::template loop<T>(bits, c, b[0], b[1], b[2], n);
-            else if constexpr (K::N_BUF == 4)
-                K::template loop<T>(bits, c, b[0], b[1], b[2], b[3], n);
-            else if constexpr (K::N_BUF == 5)
-                K::template loop<T>(bits, c, b[0], b[1], b[2], b[3], b[4], n);
-            else
-                K::template loop<T>(bits, c, b[0], b[1], b[2], b[3], b[4], b[5], n);
-        });
-    }
-};

@@ -25,6 +25,15 @@ inline double fo_reduce_combine(double a, double b) {
     return OP == REDUCE_MAXABS ? fo_max(a, b) : a + b;
 }
 
+// 16-bit storage, read through fo_value: the reductions of a float16/bfloat16 array are those
+// of its (exact) float32 upcast.
+struct fo_half { u16 bits; };
+struct fo_bhalf { u16 bits; };
+inline double fo_value(float x) { return static_cast<double>(x); }
+inline double fo_value(double x) { return x; }
+inline double fo_value(fo_half x) { return static_cast<double>(fo_f16_to_f32(x.bits)); }
+inline double fo_value(fo_bhalf x) { return static_cast<double>(fo_bf16_to_f32(x.bits)); }
+
 template <class T, int OP>
 double fo_reduce_loop(const T* FO_RESTRICT x, i64 n, double p) {
     double acc[kReduceLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -32,9 +41,9 @@ double fo_reduce_loop(const T* FO_RESTRICT x, i64 n, double p) {
     // main loop: kReduceLanes independent accumulators
     for (; i + kReduceLanes <= n; i += kReduceLanes)
         for (int j = 0; j < kReduceLanes; ++j)
-            acc[j] = fo_reduce_step<OP>(acc[j], static_cast<double>(x[i + j]), p);
+            acc[j] = fo_reduce_step<OP>(acc[j], fo_value(x[i + j]), p);
     // tail: element i still goes to accumulator i % kReduceLanes
-    for (int j = 0; i < n; ++i, ++j) acc[j] = fo_reduce_step<OP>(acc[j], static_cast<double>(x[i]), p);
+    for (int j = 0; i < n; ++i, ++j) acc[j] = fo_reduce_step<OP>(acc[j], fo_value(x[i]), p);
     const double a = fo_reduce_combine<OP>(fo_reduce_combine<OP>(acc[0], acc[1]),
                                            fo_reduce_combine<OP>(acc[2], acc[3]));
     const double b = fo_reduce_combine<OP>(fo_reduce_combine<OP>(acc[4], acc[5]),
@@ -59,6 +68,11 @@ inline fo_v4d fo_load4(const double* p) {
     __builtin_memcpy(&d, p, sizeof d);
     return d;
 }
+template <class H>
+inline fo_v4d fo_load4(const H* p) {
+    const fo_v4d d = {fo_value(p[0]), fo_value(p[1]), fo_value(p[2]), fo_value(p[3])};
+    return d;
+}
 
 template <class T>
 double fo_sumsq(const T* FO_RESTRICT x, i64 n) {
@@ -80,7 +94,7 @@ double fo_sumsq(const T* FO_RESTRICT x, i64 n) {
     __builtin_memcpy(acc + 12, &a3, sizeof a3);
     // tail: element i still goes to lane i % 16
     for (int j = 0; i < n; ++i, ++j) {
-        const double v = static_cast<double>(x[i]);
+        const double v = fo_value(x[i]);
         acc[j] = acc[j] + v * v;
     }
     // fixed pairwise tree

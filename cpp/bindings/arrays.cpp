@@ -1,0 +1,66 @@
+#include "bindings/arrays.hpp"
+
+#include <atomic>
+
+namespace fastoptim {
+
+const char* const kFloatStorages =
+    "float32, float64, float16 or bfloat16 (ml_dtypes) in native byte order";
+
+namespace {
+
+constexpr int kNpyByte = 1, kNpyUByte = 2, kNpyHalf = 23;  // NumPy's fixed type numbers
+
+// ml_dtypes registers bfloat16 at its import with a type number of its own: recognized by
+// name once, then by number.
+std::atomic<int> g_bfloat16_num{-1};
+
+bool native_order(const py::dtype& d) { return d.byteorder() != '>'; }
+
+}  // namespace
+
+int float_storage(const py::array& a) {
+    if (py::array_t<float>::check_(a)) return kF32;
+    if (py::array_t<double>::check_(a)) return kF64;
+    const py::dtype d = a.dtype();
+    const int num = d.num();
+    if (num == kNpyHalf) return native_order(d) ? kF16 : -1;
+    const int bf = g_bfloat16_num.load(std::memory_order_relaxed);
+    if (bf >= 0) return num == bf ? kBF16 : -1;
+    if (d.kind() == 'V' && d.itemsize() == 2 &&
+        py::str(d.attr("name")).cast<std::string>() == "bfloat16") {
+        g_bfloat16_num.store(num, std::memory_order_relaxed);
+        return kBF16;
+    }
+    return -1;
+}
+
+int code_storage(const py::array& a) {
+    const int num = a.dtype().num();
+    if (num == kNpyByte) return kQ8Signed;
+    if (num == kNpyUByte) return kQ8Unsigned;
+    return -1;
+}
+
+std::string dtype_name(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
+
+std::string shape_str(const py::array& a) {
+    return py::str(a.attr("shape")).cast<std::string>();
+}
+
+std::string strides_str(const py::array& a) {
+    return py::str(a.attr("strides")).cast<std::string>();
+}
+
+std::string type_name(const py::handle& h) {
+    return py::str(py::type::handle_of(h).attr("__name__")).cast<std::string>();
+}
+
+bool shapes_equal(const py::array& a, const py::array& b) {
+    if (a.ndim() != b.ndim()) return false;
+    for (py::ssize_t d = 0; d < a.ndim(); ++d)
+        if (a.shape(d) != b.shape(d)) return false;
+    return true;
+}
+
+}  // namespace fastoptim

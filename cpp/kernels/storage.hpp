@@ -1,0 +1,189 @@
+// Storage types: how a buffer's elements are held in memory, and the conversions between that
+// storage and the compute type (float32) of a kernel. Included inside a per-ISA namespace; see
+// common.hpp. Every conversion is written once, in integer and IEEE-754 operations that give
+// the same bits on every ISA (no hardware conversion instructions: F16C and AVX512-BF16 are
+// not used, so the scalar path stays the ground truth and subnormals are never flushed).
+//
+// The NumPy twins, with the same operations in the same order, are in
+// python/fastoptim/reference/storage.py. What NumPy and ml_dtypes compute is the reference:
+//
+//   float16  <- float32: round to nearest even (NumPy's astype), overflow to inf, NaN keeps its
+//            sign and the top 10 payload bits (made non-zero), as NumPy does.
+//   bfloat16 <- float32: round to nearest even (ml_dtypes' astype), NaN becomes sign | 0x7fc0.
+//   float32  <- float16 / bfloat16: exact.
+//   "stochastic" rounding (16-bit stores only): the bits below the 16-bit format's last place
+//            get a uniform random addend before truncation (round toward zero on the
+//            magnitude), so a value rounds up with probability (x - lo) / (hi - lo); the random
+//            bits are a counter-based hash of (seed, step, param, buffer, element index), so
+//            they do not depend on the ISA, the thread split or the chunking.
+//   int8 blockwise (Q8): see fo_q8 below.
+
+typedef unsigned int u32;  // 32 bits on every target we build for (checked in kernel_api.hpp)
+typedef unsigned short u16;
+typedef unsigned char u8;
+typedef signed char i8;
+
+inline u32 fo_u32(float x) {
+    u32 u;
+    __builtin_memcpy(&u, &x, 4);
+    return u;
+}
+inline float fo_float(u32 u) {
+    float x;
+    __builtin_memcpy(&x, &u, 4);
+    return x;
+}
+
+// Chris Wellons' "lowbias32" integer hash (a public-domain finalizer with low bias): the
+// random bits of stochastic rounding. python/fastoptim/lowp/rounding.py has its twin.
+inline u32 fo_mix32(u32 x) {
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x;
+}
+
+// ------------------------------------------------------------------------ float16
+inline float fo_f16_to_f32(u16 h) {
+    const u32 sign = static_cast<u32>(h & 0x8000U) << 16;
+    const u32 mag = h & 0x7fffU;
+    // normal: rebias the exponent; inf/NaN: all-ones exponent, payload shifted; subnormal:
+    // mag * 2^-24 (exact in float32)
+    const u32 normal = (mag << 13) + ((127U - 15U) << 23);
+    const u32 special = 0x7f800000U | ((mag & 0x3ffU) << 13);
+    const u32 sub = fo_u32(static_cast<float>(static_cast<int>(mag)) * 0x1p-24f);
+    const u32 m = mag >= 0x7c00U ? special : (mag >= 0x0400U ? normal : sub);
+    return fo_float(m | sign);
+}
+
+// float32 -> float16 with a rounding addend: `stochastic` selects the addend `rnd` (uniform
+// random bits) instead of round-to-nearest-even's. Operates on the magnitude; the sign is put
+// back at the end.
+inline u16 fo_f32_to_f16(float x, bool stochastic, u32 rnd) {
+    const u32 u = fo_u32(x);
+    const u32 sign = (u >> 16) & 0x8000U;
+    const u32 a = u & 0x7fffffffU;
+    const int field = static_cast<int>(a >> 23);
+    const int ex = field == 0 ? -126 : field - 127;              // unbiased exponent
+    const u32 sig = (a & 0x7fffffU) | (field == 0 ? 0U : 0x800000U);
+    // bits of sig below float16's last place: 13 for float16 normals, more below 2^-14
+    int d = 13 + (ex < -14 ? -14 - ex : 0);
+    d = d > 31 ? 31 : d;
+    const u32 low = (1U << d) - 1U;
+    const u32 add = stochastic ? (rnd & low) : ((low >> 1) + ((sig >> d) & 1U));
+    const u32 kept = (sig + add) >> d;
+    const u32 e16 = static_cast<u32>((ex < -14 ? -14 : ex) + 14);
+    u32 h = (e16 << 10) + kept;                                  // a carry bumps the exponent
+    h = (ex > 15 || h >= 0x7c00U) ? 0x7c00U : h;                 // overflow: inf
+    u32 nan = 0x7c00U | ((a & 0x7fffffU) >> 13);
+    nan = nan == 0x7c00U ? 0x7c01U : nan;
+    h = a > 0x7f800000U ? nan : h;
+    return static_cast<u16>(h | sign);
+}
+
+// ------------------------------------------------------------------------ bfloat16
+inline float fo_bf16_to_f32(u16 h) { return fo_float(static_cast<u32>(h) << 16); }
+
+inline u16 fo_f32_to_bf16(float x, bool stochastic, u32 rnd) {
+    const u32 u = fo_u32(x);
+    const u32 add = stochastic ? (rnd & 0xffffU) : (0x7fffU + ((u >> 16) & 1U));
+    const u32 r = (u + add) >> 16;                               // a carry bumps the exponent
+    const bool nan = (u & 0x7fffffffU) > 0x7f800000U;
+    return static_cast<u16>(nan ? ((u >> 16) & 0x8000U) | 0x7fc0U : r);
+}
+
+// ------------------------------------------------------------------- int8 blockwise (Q8)
+// One 8-bit code per element and one float32 scale per block of kQ8Block elements (block k of
+// a buffer holds its elements [k * kQ8Block, (k + 1) * kQ8Block); the last may be shorter).
+// The scale is a power of two, S = 2^floor(log2(max |x|)) over the block, so x / S is exact
+// and lies in [0, 2); the code is a small floating-point number of x / S ("block floating
+// point", as the OCP Microscaling formats; the element format is chosen by the accuracy study
+// in docs/lowp.rst):
+//   signed buffers (momentum-like):  int8,  1 sign + 4 exponent + 3 mantissa bits;
+//   unsigned buffers (second moments): uint8, UEXP exponent + UMAN mantissa bits, no sign, and a
+//                                      positive value never encodes as 0 (a second moment
+//                                      that underflowed to 0 would divide by eps alone).
+// Exponent field e > 0: (1 + m / 2^MAN) * 2^(e - BIAS), BIAS = 2^EXP - 1 (so the top binade is
+// [1, 2)); e = 0: m / 2^MAN * 2^(1 - BIAS) (subnormals). Encoding rounds to nearest even and
+// saturates at the largest code. A block holding NaN or inf has a non-finite scale: the whole
+// block decodes to NaN/inf (non-finite state poisons its block).
+constexpr int kQ8SignedExp = 4, kQ8SignedMan = 3;
+constexpr int kQ8UnsignedExp = 4, kQ8UnsignedMan = 4;
+
+template <int EXP, int MAN>
+struct fo_q8_format {
+    static constexpr int BIAS = (1 << EXP) - 1;
+    static constexpr int EMIN = 1 - BIAS;                        // smallest normal exponent
+    static constexpr u32 QMAX = (1U << (EXP + MAN)) - 1U;       // largest magnitude code
+
+    // |y| < 2 (float bits a, sign cleared) -> magnitude code
+    static u32 encode(u32 a) {
+        constexpr int s = 23 - MAN;
+        const u32 r = a + ((1U << (s - 1)) - 1U) + ((a >> s) & 1U);
+        const u32 qn = (r >> s) - (static_cast<u32>(127 - BIAS) << MAN);
+        // below the smallest normal: round a * 2^(MAN - EMIN) to an integer (RNE via 2^23)
+        const float t = fo_float(a) * fo_float(static_cast<u32>(127 + MAN - EMIN) << 23);
+        const u32 qs = static_cast<u32>(static_cast<int>((t + 0x1p23f) - 0x1p23f));
+        const u32 q = a >= (static_cast<u32>(127 + EMIN) << 23) ? qn : qs;
+        return q > QMAX ? QMAX : q;
+    }
+
+    static float decode(u32 q) {
+        const u32 e = q >> MAN, m = q & ((1U << MAN) - 1U);
+        const float normal = fo_float(((e + static_cast<u32>(127 - BIAS)) << 23) | (m << (23 - MAN)));
+        const float sub = static_cast<float>(static_cast<int>(m)) *
+                          fo_float(static_cast<u32>(127 + EMIN - MAN) << 23);
+        return e != 0 ? normal : sub;
+    }
+};
+
+using fo_q8_signed = fo_q8_format<kQ8SignedExp, kQ8SignedMan>;
+using fo_q8_unsigned = fo_q8_format<kQ8UnsignedExp, kQ8UnsignedMan>;
+
+// The block's scale from its values: the power of two at or below max |x| (the maximum taken
+// over the bit patterns of |x|, exact and vectorizable; NaN's patterns are the largest), at
+// least 2^-126; NaN or inf when the block holds one.
+inline float fo_q8_scale(const float* FO_RESTRICT x, i64 n) {
+    u32 amax = 0;
+    for (i64 i = 0; i < n; ++i) {
+        const u32 a = fo_u32(x[i]) & 0x7fffffffU;
+        amax = a > amax ? a : amax;
+    }
+    if (amax > 0x7f800000U) return fo_float(amax);             // NaN
+    const u32 e = amax & 0x7f800000U;
+    return fo_float(e < 0x00800000U ? 0x00800000U : e);
+}
+
+inline void fo_q8_encode_signed(i8* FO_RESTRICT code, const float* FO_RESTRICT x, i64 n,
+                                float inv) {
+    for (i64 i = 0; i < n; ++i) {
+        const u32 y = fo_u32(x[i] * inv);
+        const u32 q = fo_q8_signed::encode(y & 0x7fffffffU) | ((y >> 24) & 0x80U);
+        code[i] = static_cast<i8>(static_cast<u8>(q));
+    }
+}
+
+inline void fo_q8_encode_unsigned(u8* FO_RESTRICT code, const float* FO_RESTRICT x, i64 n,
+                                  float inv) {
+    for (i64 i = 0; i < n; ++i) {
+        const u32 a = fo_u32(x[i] * inv) & 0x7fffffffU;
+        const u32 q = fo_q8_unsigned::encode(a);
+        code[i] = static_cast<u8>((q == 0U && a != 0U) ? 1U : q);
+    }
+}
+
+inline void fo_q8_decode_signed(float* FO_RESTRICT x, const i8* FO_RESTRICT code, i64 n,
+                                float scale) {
+    for (i64 i = 0; i < n; ++i) {
+        const u32 c = static_cast<u8>(code[i]);
+        const float v = fo_q8_signed::decode(c & 0x7fU);
+        x[i] = fo_float(fo_u32(v) | ((c & 0x80U) << 24)) * scale;
+    }
+}
+
+inline void fo_q8_decode_unsigned(float* FO_RESTRICT x, const u8* FO_RESTRICT code, i64 n,
+                                  float scale) {
+    for (i64 i = 0; i < n; ++i) x[i] = fo_q8_unsigned::decode(code[i]) * scale;
+}
