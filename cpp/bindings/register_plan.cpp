@@ -1,6 +1,7 @@
 // `Plan`: the arrays of one optimizer (params, master weights and state buffers), validated
 // once, and a `step(grads, coeffs, rows, keys)` that validates the grads, releases the GIL and
-// runs the kernel on every tensor in one multi-tensor call. No math here: the kernels own the
+// runs the kernel on every tensor in one multi-tensor call. A grad of None skips its param (as
+// torch skips params whose .grad is None): nothing of it is read or written. No math here: the kernels own the
 // update, the Python optimizer owns the coefficients.
 //
 // Arrays are taken as they are, never converted: pybind11's default forcecast would hand the
@@ -12,7 +13,8 @@
 // param as its rounding). State buffers of a float64 param are float64; of any other param
 // float32, float16, bfloat16, or quantized: a (codes, scales) pair, codes int8 (signed) or uint8
 // (unsigned) in the param's shape and order, scales float32 with one entry per kQ8Block
-// elements. Grads have the param's dtype, or float32 for a param with a master.
+// elements. Grads have the param's dtype, or float32 for a param with a master, or a 16-bit
+// dtype for a float32 param.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -337,10 +339,14 @@ class Plan {
                                  ": expected a numpy.ndarray, got " + type_name(gobj));
         const py::array g = py::reinterpret_borrow<py::array>(gobj);
         const int gs = float_storage(g);
-        if (gs != t.storage && !(t.has_master && gs == kF32))
+        // the param's dtype; float32 for a 16-bit param with a master; float16/bfloat16 for a
+        // float32 param (the kernel reads them exactly, e.g. grads from a 16-bit backward)
+        const bool half = gs == kF16 || gs == kBF16;
+        if (gs != t.storage && !(t.has_master && gs == kF32) && !(t.storage == kF32 && half))
             throw py::type_error("grad of param " + labels_[i] + ": dtype " + dtype_name(g) +
                                  " does not match the param's " + dtype_name(p) +
                                  (t.has_master ? " (or float32, with master weights)" : "") +
+                                 (t.storage == kF32 ? " (or float16/bfloat16)" : "") +
                                  " (no implicit casts: convert it with .astype)");
         if (!shapes_equal(p, g))
             throw py::value_error("grad of param " + labels_[i] + ": shape " + shape_str(g) +
@@ -391,6 +397,12 @@ class Plan {
                 throw py::value_error("param " + labels_[i] +
                                       " has become read-only; the optimizer updates it in place");
             py::object gobj = grads[i];
+            TensorTask& task = tasks[i];
+            if (gobj.is_none()) {  // torch: a param without a grad is skipped, state untouched
+                task.fn = nullptr;
+                task.n = 0;
+                continue;
+            }
             check_grad(t, p, gobj, i);
             py::array g = py::reinterpret_borrow<py::array>(gobj);
             const std::int64_t r = rbase[i];
@@ -408,7 +420,6 @@ class Plan {
                                           "' of param " + labels_[i] + " is missing but '" +
                                           spec.coeffs[flag] + "' is on");
             }
-            TensorTask& task = tasks[i];
             task.fn = table.fns[kernel_ * kNumCompute + t.compute];
             task.n = t.n;
             KernelArgs& a = task.args;

@@ -196,6 +196,7 @@ struct fo_kernel {
                 if (k != 1 && staged_buf[k])
                     fo_store(a.bufs[k], stage[k], lo, n, a.rounding, keys[k], a.index0);
             if (a.mirror.data) fo_store(a.mirror, b[0], lo, n, kRoundNearest, 0, a.index0);
+            lo += n;
         }
     }
 };

@@ -123,10 +123,12 @@ struct fo_q8_format {
         constexpr int s = 23 - MAN;
         const u32 r = a + ((1U << (s - 1)) - 1U) + ((a >> s) & 1U);
         const u32 qn = (r >> s) - (static_cast<u32>(127 - BIAS) << MAN);
-        // below the smallest normal: round a * 2^(MAN - EMIN) to an integer (RNE via 2^23)
-        const float t = fo_float(a) * fo_float(static_cast<u32>(127 + MAN - EMIN) << 23);
+        // below the smallest normal: round a * 2^(MAN - EMIN) to an integer (RNE via 2^23);
+        // only a small a reaches the cast (a NaN converted to int is undefined behaviour)
+        const bool normal = a >= (static_cast<u32>(127 + EMIN) << 23);
+        const float t = fo_float(normal ? 0U : a) * fo_float(static_cast<u32>(127 + MAN - EMIN) << 23);
         const u32 qs = static_cast<u32>(static_cast<int>((t + 0x1p23f) - 0x1p23f));
-        const u32 q = a >= (static_cast<u32>(127 + EMIN) << 23) ? qn : qs;
+        const u32 q = normal ? qn : qs;
         return q > QMAX ? QMAX : q;
     }
 
@@ -159,8 +161,9 @@ inline float fo_q8_scale(const float* FO_RESTRICT x, i64 n) {
 inline void fo_q8_encode_signed(i8* FO_RESTRICT code, const float* FO_RESTRICT x, i64 n,
                                 float inv) {
     for (i64 i = 0; i < n; ++i) {
-        const u32 y = fo_u32(x[i] * inv);
-        const u32 q = fo_q8_signed::encode(y & 0x7fffffffU) | ((y >> 24) & 0x80U);
+        const u32 y = fo_u32(x[i] * inv);                        // the sign is x's own (a
+        const u32 q = fo_q8_signed::encode(y & 0x7fffffffU) |    // NaN inv has any sign)
+                      ((fo_u32(x[i]) >> 24) & 0x80U);
         code[i] = static_cast<i8>(static_cast<u8>(q));
     }
 }
@@ -170,7 +173,9 @@ inline void fo_q8_encode_unsigned(u8* FO_RESTRICT code, const float* FO_RESTRICT
     for (i64 i = 0; i < n; ++i) {
         const u32 a = fo_u32(x[i] * inv) & 0x7fffffffU;
         const u32 q = fo_q8_unsigned::encode(a);
-        code[i] = static_cast<u8>((q == 0U && a != 0U) ? 1U : q);
+        // x itself, not x / scale: a tiny x may underflow to 0 when divided by a huge scale
+        const bool nonzero = (fo_u32(x[i]) & 0x7fffffffU) != 0U;
+        code[i] = static_cast<u8>((q == 0U && nonzero) ? 1U : q);
     }
 }
 
