@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import LR, Optimizer, ParamsT, grad_coefficients
+from .base import LR, Optimizer, ParamsT
+from .coefficients import grad_coefficients
 
 __all__ = ["Adadelta", "adadelta_coefficients"]
 
@@ -58,6 +59,7 @@ class Adadelta(Optimizer):
     """
 
     _kernel = "adadelta"
+    _state_codes = {"square_avg": "unsigned", "acc_delta": "unsigned"}
 
     def __init__(
         self,
@@ -71,9 +73,11 @@ class Adadelta(Optimizer):
         decoupled_weight_decay: bool = False,
         nonfinite: str = "propagate",
         clip_norm: float | None = None,
+        **precision: Any,
     ) -> None:
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay)
-        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
+        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm,
+                         **precision)
 
     _coefficients = staticmethod(adadelta_coefficients)

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import LR, Optimizer, ParamsT, eps_coefficients, grad_coefficients
+from .base import LR, Optimizer, ParamsT
+from .coefficients import eps_coefficients, grad_coefficients
 
 __all__ = ["Adagrad", "adagrad_coefficients"]
 
@@ -63,6 +64,10 @@ class Adagrad(Optimizer):
     """
 
     _kernel = "adagrad"
+    # The sum of squares only grows: in 8 bits (or bfloat16's 8) an increment below half a
+    # unit in the last place of the sum is lost, and the sum stops growing after ~16 (~256)
+    # steps of equal gradients, so it stays float32 in every state_dtype.
+    _state_codes = {"sum": "float32"}
 
     def __init__(
         self,
@@ -78,14 +83,16 @@ class Adagrad(Optimizer):
         eps_in_sqrt: bool = False,
         nonfinite: str = "propagate",
         clip_norm: float | None = None,
+        **precision: Any,
     ) -> None:
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, eps=eps,
                         maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
                         eps_in_sqrt=eps_in_sqrt)
-        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
+        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm,
+                         **precision)
 
-    def _new_buffer(self, name: str, param: np.ndarray, group: dict[str, Any]) -> np.ndarray:
-        return np.full_like(param, group["initial_accumulator_value"])
+    def _fill_value(self, name: str, group: dict[str, Any]) -> float:
+        return float(group["initial_accumulator_value"])
 
     _coefficients = staticmethod(adagrad_coefficients)

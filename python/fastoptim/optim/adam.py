@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Union
 
-from .base import LR, Optimizer, ParamsT, grad_coefficients, lerp_coefficients
+from .base import LR, Optimizer, ParamsT
+from .coefficients import grad_coefficients, lerp_coefficients
 
 __all__ = ["Adam", "AdamW", "adam_coefficients", "bias_corrections"]
 
@@ -113,6 +114,10 @@ class Adam(Optimizer):
     """
 
     _kernel = "adam"
+    # AMSGrad's running max stays float32: re-quantized per block it could decrease (a block's
+    # scale follows its current values), which breaks the max's monotonicity.
+    _state_codes = {"exp_avg": "signed", "exp_avg_sq": "unsigned",
+                    "max_exp_avg_sq": "float32"}
 
     def __init__(
         self,
@@ -131,13 +136,15 @@ class Adam(Optimizer):
         bias_correction: BiasCorrection = True,
         nonfinite: str = "propagate",
         clip_norm: float | None = None,
+        **precision: Any,
     ) -> None:
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
                         eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay, eps_hat=eps_hat,
                         eps_root=eps_root, amsgrad_max=amsgrad_max,
                         bias_correction=bias_correction)
-        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
+        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm,
+                         **precision)
 
     def _state_layout(self, group: dict[str, Any]) -> tuple[str, ...]:
         if group["amsgrad"]:

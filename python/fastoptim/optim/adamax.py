@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import LR, Optimizer, ParamsT, grad_coefficients, lerp_coefficients
+from .base import LR, Optimizer, ParamsT
+from .coefficients import grad_coefficients, lerp_coefficients
 
 __all__ = ["Adamax", "adamax_coefficients"]
 
@@ -64,6 +65,7 @@ class Adamax(Optimizer):
     """
 
     _kernel = "adamax"
+    _state_codes = {"exp_avg": "signed", "exp_inf": "unsigned"}
 
     def __init__(
         self,
@@ -78,10 +80,12 @@ class Adamax(Optimizer):
         eps_in_max: bool = True,
         nonfinite: str = "propagate",
         clip_norm: float | None = None,
+        **precision: Any,
     ) -> None:
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
                         eps_in_max=eps_in_max)
-        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
+        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm,
+                         **precision)
 
     _coefficients = staticmethod(adamax_coefficients)

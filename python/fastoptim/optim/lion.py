@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import LR, Optimizer, ParamsT, grad_coefficients
+from .base import LR, Optimizer, ParamsT
+from .coefficients import grad_coefficients
 
 __all__ = ["Lion", "lion_coefficients"]
 
@@ -56,6 +57,7 @@ class Lion(Optimizer):
     """
 
     _kernel = "lion"
+    _state_codes = {"exp_avg": "signed"}
 
     def __init__(
         self,
@@ -67,8 +69,10 @@ class Lion(Optimizer):
         maximize: bool = False,
         nonfinite: str = "propagate",
         clip_norm: float | None = None,
+        **precision: Any,
     ) -> None:
         defaults = dict(lr=lr, betas=betas, weight_decay=weight_decay, maximize=maximize)
-        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
+        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm,
+                         **precision)
 
     _coefficients = staticmethod(lion_coefficients)

@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import LR, GradsT, Optimizer, ParamsT, _label, grad_coefficients, lerp_coefficients
+from .base import LR, GradsT, Optimizer, ParamsT
+from .checks import param_label as _label
+from .coefficients import grad_coefficients, lerp_coefficients
 
 __all__ = ["NAdam", "nadam_coefficients"]
 
@@ -97,6 +99,7 @@ class NAdam(Optimizer):
     """
 
     _kernel = "nadam"
+    _state_codes = {"exp_avg": "signed", "exp_avg_sq": "unsigned"}
 
     def __init__(
         self,
@@ -113,33 +116,34 @@ class NAdam(Optimizer):
         eps_root: float = 0.0,
         nonfinite: str = "propagate",
         clip_norm: float | None = None,
+        **precision: Any,
     ) -> None:
-        self._mu_product: list[float] = []         # per group, after its last step
-        self._mu_pending: dict[int, float] = {}    # per group, for the step in progress
+        # The product of mu over a param's steps depends on the group's options at each step
+        # and on the count: kept per (group, steps taken), for the counts params are at (as
+        # torch's per-param mu_product, for params whose group options did not change while
+        # they were at different counts).
+        self._mu_product: dict[tuple[int, int], float] = {}
+        self._mu_pending: dict[tuple[int, int], float] = {}  # for the step in progress
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
                         momentum_schedule=momentum_schedule, eps_root=eps_root)
-        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
+        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm,
+                         **precision)
 
-    def add_param_group(self, param_group: dict[str, Any]) -> None:
-        super().add_param_group(param_group)
-        self._mu_product.append(1.0)
-
-    def _coefficients(
-        self, group: dict[str, Any], lr: float, step: int, fresh: bool
-    ) -> dict[str, float]:
-        gi = next(k for k, g in enumerate(self.param_groups) if g is group)
-        coefficients, self._mu_pending[gi] = nadam_coefficients(
-            group, lr, step, self._mu_product[gi])
+    def _coefficients_at(self, gi: int, group: dict[str, Any], lr: float, step: int,
+                         fresh: bool) -> dict[str, float]:
+        coefficients, self._mu_pending[(gi, step)] = nadam_coefficients(
+            group, lr, step, self._mu_product.get((gi, step - 1), 1.0))
         return coefficients
 
     def step(self, grads: GradsT) -> bool:
         self._mu_pending = {}
         applied = super().step(grads)
         if applied:  # the step committed: so does the product of its mu's
-            for gi, mu_product in self._mu_pending.items():
-                self._mu_product[gi] = mu_product
+            products = {**self._mu_product, **self._mu_pending}
+            at = {(gi, taken) for gi, taken, _ in self._plan.row_keys}
+            self._mu_product = {k: v for k, v in products.items() if k in at}
         return applied
 
     step.__doc__ = Optimizer.step.__doc__
@@ -147,7 +151,7 @@ class NAdam(Optimizer):
     def _param_state(self, i: int) -> dict[str, Any]:
         state = super()._param_state(i)
         if state:
-            state["mu_product"] = self._mu_product[self._group_of[i]]
+            state["mu_product"] = self._mu_product.get((self._group_of[i], state["step"]), 1.0)
         return state
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
@@ -160,7 +164,7 @@ class NAdam(Optimizer):
             for key, st in state.items():
                 if isinstance(st, Mapping) and "mu_product" in st:
                     st = dict(st)
-                    self._read_mu_product(key, st.pop("mu_product"), products)
+                    self._read_mu_product(key, st, st.pop("mu_product"), products)
                 elif isinstance(st, Mapping) and self._valid_index(key) and _positive(
                     st.get("step")
                 ):
@@ -170,15 +174,15 @@ class NAdam(Optimizer):
                 stripped[key] = st
             state_dict = {**state_dict, "state": stripped}
         super().load_state_dict(state_dict)
-        self._mu_product = [products.get(gi, 1.0) if self._steps[gi] else 1.0
-                            for gi in range(len(self.param_groups))]
+        self._mu_product = products
 
     def _valid_index(self, key: Any) -> bool:
         return (isinstance(key, numbers.Integral) and not isinstance(key, bool)
                 and 0 <= key < len(self._params))
 
-    def _read_mu_product(self, key: Any, value: Any, products: dict[int, float]) -> None:
-        """Validate one param's saved mu_product into ``products`` (group -> value)."""
+    def _read_mu_product(self, key: Any, st: Mapping[str, Any], value: Any,
+                         products: dict[tuple[int, int], float]) -> None:
+        """Validate one param's saved mu_product into ``products`` ((group, step) -> value)."""
         if not self._valid_index(key):
             return  # the base class refuses the key
         i = int(key)
@@ -189,12 +193,17 @@ class NAdam(Optimizer):
             0.0 <= float(value) <= 1.0
         ):
             raise ValueError(f"{where}: 'mu_product' must be a number in [0, 1], got {value!r}")
-        gi = self._group_of[i]
-        if gi in products and products[gi] != float(value):
+        step = st.get("step")
+        if isinstance(step, np.ndarray) and step.ndim == 0:
+            step = step.item()
+        if not _positive(step):
+            return  # a count of 0 has no product (the base class checks the count itself)
+        k = (self._group_of[i], int(step))
+        if k in products and products[k] != float(value):
             raise ValueError(f"{where}: mu_product {float(value)!r} differs from "
-                             f"{products[gi]!r} of another param in param_groups[{gi}] "
-                             "(fastoptim steps a group's params together)")
-        products[gi] = float(value)
+                             f"{products[k]!r} of another param of param_groups[{k[0]}] at "
+                             f"step {k[1]} (the product is a function of the count)")
+        products[k] = float(value)
 
 
 def _positive(step: Any) -> bool:

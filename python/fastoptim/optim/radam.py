@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import LR, Optimizer, ParamsT, grad_coefficients, lerp_coefficients
+from .base import LR, Optimizer, ParamsT
+from .coefficients import grad_coefficients, lerp_coefficients
 
 __all__ = ["RAdam", "radam_coefficients"]
 
@@ -73,6 +74,7 @@ class RAdam(Optimizer):
     """
 
     _kernel = "radam"
+    _state_codes = {"exp_avg": "signed", "exp_avg_sq": "unsigned"}
 
     def __init__(
         self,
@@ -86,9 +88,11 @@ class RAdam(Optimizer):
         maximize: bool = False,
         nonfinite: str = "propagate",
         clip_norm: float | None = None,
+        **precision: Any,
     ) -> None:
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
-        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
+        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm,
+                         **precision)
 
     _coefficients = staticmethod(radam_coefficients)

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import LR, Optimizer, ParamsT, eps_coefficients, grad_coefficients, lerp_coefficients
+from .base import LR, Optimizer, ParamsT
+from .coefficients import eps_coefficients, grad_coefficients, lerp_coefficients
 
 __all__ = ["RMSprop", "rmsprop_coefficients"]
 
@@ -86,6 +87,8 @@ class RMSprop(Optimizer):
     """
 
     _kernel = "rmsprop"
+    _state_codes = {"square_avg": "unsigned", "momentum_buffer": "signed",
+                    "grad_avg": "signed"}
 
     def __init__(
         self,
@@ -104,20 +107,20 @@ class RMSprop(Optimizer):
         initial_square_avg: float = 0.0,
         nonfinite: str = "propagate",
         clip_norm: float | None = None,
+        **precision: Any,
     ) -> None:
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                         momentum=momentum, centered=centered, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay, eps_in_sqrt=eps_in_sqrt,
                         lr_in_momentum=lr_in_momentum, initial_square_avg=initial_square_avg)
-        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
+        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm,
+                         **precision)
 
     def _state_layout(self, group: dict[str, Any]) -> tuple[str, ...]:
         return ("square_avg",) + (("momentum_buffer",) if group["momentum"] > 0 else ()) + (
             ("grad_avg",) if group["centered"] else ())
 
-    def _new_buffer(self, name: str, param: np.ndarray, group: dict[str, Any]) -> np.ndarray:
-        if name == "square_avg":
-            return np.full_like(param, group["initial_square_avg"])
-        return np.zeros_like(param)
+    def _fill_value(self, name: str, group: dict[str, Any]) -> float:
+        return float(group["initial_square_avg"]) if name == "square_avg" else 0.0
 
     _coefficients = staticmethod(rmsprop_coefficients)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import LR, Optimizer, ParamsT, grad_coefficients
+from .base import LR, Optimizer, ParamsT
+from .coefficients import grad_coefficients
 
 __all__ = ["SGD", "sgd_coefficients"]
 
@@ -71,6 +72,7 @@ class SGD(Optimizer):
     """
 
     _kernel = "sgd"
+    _state_codes = {"momentum_buffer": "signed"}
     _init_from_grad = frozenset({"momentum_buffer"})
 
     def __init__(
@@ -87,12 +89,14 @@ class SGD(Optimizer):
         lr_in_momentum: bool = False,
         nonfinite: str = "propagate",
         clip_norm: float | None = None,
+        **precision: Any,
     ) -> None:
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay,
                         lr_in_momentum=lr_in_momentum)
-        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm)
+        super().__init__(params, defaults, nonfinite=nonfinite, clip_norm=clip_norm,
+                         **precision)
 
     def _check_group(self, group: dict[str, Any], index: int) -> None:
         super()._check_group(group, index)
