@@ -40,7 +40,7 @@ from .optim import (
 
 _init_from_env()
 
-from . import functional, keras, lr_scheduler, optax, reference, schedules  # noqa: E402  # noqa: E402  (other libraries' conventions)
+from . import functional, keras, lowp, lr_scheduler, optax, reference, schedules  # noqa: E402
 
 __all__ = [
     "__version__",
@@ -61,6 +61,7 @@ __all__ = [
     "functional",
     "keras",
     "optax",
+    "lowp",
     "clip_grad_norm_",
     "clip_grad_value_",
     "grad_norm",

@@ -6,6 +6,11 @@ version, step counts, param-group options) as one JSON string, so it is read wit
 ``allow_pickle=False``: loading a file never runs code from it. A schedule given as a group's
 ``lr`` is stored by its ``repr`` only; loading keeps the optimizer's current schedule, which
 must have the same ``repr``.
+
+Low-precision state is stored as it is held, never converted: int8 state as its codes and
+scales (``state/<i>/<name>/codes``, ``.../scales``), bfloat16 arrays as their uint16 bit
+patterns under ``state/<i>/<name>@bfloat16`` (npz has no bfloat16 type; reading them back
+needs ml_dtypes, as using them did).
 """
 
 from __future__ import annotations
@@ -19,11 +24,15 @@ from typing import Any
 
 import numpy as np
 
+from .lowp.dtypes import bfloat16, storage_name
+from .lowp.quantized import Quantized
+
 __all__ = ["save", "load", "FORMAT", "VERSION"]
 
 FORMAT = "fastoptim-optimizer"
 VERSION = 1
 _META = "__meta__"
+_BF16 = "@bfloat16"
 
 
 def _encode(value: Any, where: str) -> Any:
@@ -50,7 +59,12 @@ def save(opt, path: str | os.PathLike) -> None:
     for i, st in sd["state"].items():
         scalars[str(i)] = {}
         for key, value in st.items():
-            if isinstance(value, np.ndarray):
+            if isinstance(value, Quantized):
+                arrays[f"state/{i}/{key}/codes"] = value.codes
+                arrays[f"state/{i}/{key}/scales"] = value.scales
+            elif storage_name(value) == "bfloat16":
+                arrays[f"state/{i}/{key}{_BF16}"] = value.view(np.uint16)
+            elif isinstance(value, np.ndarray):
                 arrays[f"state/{i}/{key}"] = value
             else:
                 scalars[str(i)][key] = _encode(value, f"state[{i}][{key!r}]")
@@ -100,9 +114,19 @@ def load(opt, path: str | os.PathLike) -> None:
     try:
         state: dict[int, dict[str, Any]] = {
             int(i): dict(values) for i, values in meta["state"].items()}
+        quantized: dict[tuple[int, str], dict[str, np.ndarray]] = {}
         for key, arr in arrays.items():
             _, i, name = key.split("/", 2)
+            if name.endswith(("/codes", "/scales")):
+                name, part = name.rsplit("/", 1)
+                quantized.setdefault((int(i), name), {})[part] = arr
+                continue
+            if name.endswith(_BF16):
+                name = name[: -len(_BF16)]
+                arr = arr.view(bfloat16())
             state.setdefault(int(i), {})[name] = arr
+        for (i, name), parts in quantized.items():
+            state.setdefault(i, {})[name] = Quantized(parts["codes"], parts["scales"])
         groups = [dict(g) for g in meta["param_groups"]]
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ValueError(f"{path}: malformed fastoptim checkpoint ({e!r})") from None

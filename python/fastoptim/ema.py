@@ -10,7 +10,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import _native
-from .optim.base import ParamsT, _label, lerp_coefficients
+from .lowp.dtypes import is_16bit
+from .optim.base import ParamsT
+from .optim.checks import param_label as _label
+from .optim.coefficients import lerp_coefficients
 
 __all__ = ["EMA"]
 
@@ -35,8 +38,9 @@ class EMA:
             evaluate()
 
     Args:
-        params: the arrays to average (a list or a dict name -> array), float32/float64,
-            contiguous; they are read, never written (except by ``copy_to``/``swap``).
+        params: the arrays to average (a list or a dict name -> array), float32/float64 or
+            float16/bfloat16 (then the averages are float32), contiguous; they are read,
+            never written (except by ``copy_to``/``swap``/``average_parameters``).
         decay: in [0, 1]; 0 copies the params, 1 freezes the averages.
     """
 
@@ -61,7 +65,10 @@ class EMA:
                                 f"{type(p).__name__}")
         self._params = arrays
         self._names = names
-        self._averages = [p.copy(order="K") for p in arrays]
+        # float32 averages for 16-bit params (a 16-bit average would round away updates
+        # smaller than half its last place: with decay 0.999, almost all of them)
+        self._averages = [p.astype(np.float32, order="K") if is_16bit(p) else p.copy(order="K")
+                          for p in arrays]
         # The plan validates the averages' dtype; check() the params in the read slot
         # (contiguity, memory order). The params themselves are never written by update().
         native = _native.Plan("ema", self._averages, {}, labels)
@@ -77,6 +84,7 @@ class EMA:
 
     @property
     def decay(self) -> float:
+        """The decay in [0, 1] (settable; validated)."""
         return self._decay
 
     @decay.setter
@@ -108,16 +116,24 @@ class EMA:
         if len(targets) != len(self._averages):
             raise ValueError(f"expected {len(self._averages)} arrays, got {len(targets)}")
         for i, (t, a) in enumerate(zip(targets, self._averages)):
-            if not isinstance(t, np.ndarray) or t.shape != a.shape or t.dtype != a.dtype:
+            dt = self._params[i].dtype
+            if not isinstance(t, np.ndarray) or t.shape != a.shape or t.dtype != dt:
                 raise ValueError(f"{_label(self._names[i], i)}: target must be an array of "
-                                 f"shape {a.shape} and dtype {a.dtype}")
+                                 f"shape {a.shape} and dtype {dt}")
             if not t.flags.writeable:
                 raise ValueError(f"{_label(self._names[i], i)}: target is read-only")
         for t, a in zip(targets, self._averages):
-            np.copyto(t, a)
+            # a float32 average into a 16-bit param: rounded to nearest even
+            np.copyto(t, a, casting="unsafe")
 
     def swap(self) -> None:
-        """Exchange the contents of the params and the averages (in place)."""
+        """Exchange the contents of the params and the averages (in place). Not for 16-bit
+        params (their float32 averages would be rounded): use :meth:`average_parameters`."""
+        for i, (p, a) in enumerate(zip(self._params, self._averages)):
+            if p.dtype != a.dtype:
+                raise TypeError(f"{_label(self._names[i], i)}: swap() exchanges arrays of one "
+                                f"dtype; this param is {p.dtype}, its average float32 (use "
+                                "average_parameters() or copy_to())")
         for p, a in zip(self._params, self._averages):
             tmp = p.copy(order="K")
             np.copyto(p, a)
@@ -125,14 +141,18 @@ class EMA:
 
     @contextlib.contextmanager
     def average_parameters(self) -> Iterator[None]:
-        """Inside the block the params hold the averages; restored on exit."""
-        self.swap()
+        """Inside the block the params hold the averages (rounded to nearest even for 16-bit
+        params); the params are restored exactly on exit."""
+        saved = [p.copy(order="K") for p in self._params]
+        self.copy_to()
         try:
             yield
         finally:
-            self.swap()
+            for p, s in zip(self._params, saved):
+                np.copyto(p, s)
 
     def state_dict(self) -> dict[str, Any]:
+        """``{"decay", "num_updates", "averages": [copies]}``."""
         return {"decay": self._decay, "num_updates": self.num_updates,
                 "averages": [a.copy() for a in self._averages]}
 
