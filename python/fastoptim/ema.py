@@ -77,6 +77,8 @@ class EMA:
 
     @property
     def decay(self) -> float:
+        """The decay of later :meth:`update` calls, in [0, 1]; settable between updates
+        (``TypeError``/``ValueError`` naming ``decay`` otherwise, nothing changed)."""
         return self._decay
 
     @decay.setter
@@ -133,6 +135,8 @@ class EMA:
             self.swap()
 
     def state_dict(self) -> dict[str, Any]:
+        """``{"decay", "num_updates", "averages"}``: the averages are copies, in param order;
+        :meth:`load_state_dict` restores it into an EMA of params of the same shapes."""
         return {"decay": self._decay, "num_updates": self.num_updates,
                 "averages": [a.copy() for a in self._averages]}
 
