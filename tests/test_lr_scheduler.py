@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
+import pickle
+import types
 import warnings
 from typing import Any, Callable
 
@@ -386,6 +389,148 @@ def test_reduce_on_plateau_state_dict() -> None:
         1.0,
         0,
     )
+
+
+# ----------------------------------------------------------------------------- copy and pickle
+
+
+def _user_callables(sched: Any) -> list[Any]:
+    """The callables a user handed to ``sched`` (lr_lambda, scale_fn), nested ones too."""
+    found = list(getattr(sched, "lr_lambdas", []))
+    if getattr(sched, "_scale_fn_custom", None) is not None:
+        found.append(sched._scale_fn_custom)
+    for sub in getattr(sched, "_schedulers", []):
+        found += _user_callables(sub)
+    return found
+
+
+def _stored_callables(obj: Any, seen: set[int] | None = None) -> list[Any]:
+    """Every function, method or partial reachable from obj's attributes and containers
+    (not through the optimizer, which is not the scheduler's own state)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return []
+    seen.add(id(obj))
+    if isinstance(obj, (types.FunctionType, types.MethodType, types.BuiltinFunctionType)):
+        return [obj]
+    if isinstance(obj, functools.partial):
+        return [obj, *_stored_callables(obj.func, seen)] + [
+            c for a in obj.args for c in _stored_callables(a, seen)]
+    if isinstance(obj, dict):
+        values = list(obj.values())
+    elif isinstance(obj, (list, tuple, set)):
+        values = list(obj)
+    elif isinstance(obj, L.LRScheduler):
+        values = [v for k, v in vars(obj).items() if k != "optimizer"]
+    else:
+        return []
+    return [c for v in values for c in _stored_callables(v, seen)]
+
+
+@pytest.mark.parametrize(("name", "factory", "adam", "steps"), CASES, ids=CASE_IDS)
+def test_no_local_functions_stored_on_schedulers(name: str, factory: Any, adam: bool,
+                                                 steps: int) -> None:
+    # What the implementation stores is picklable by reference; only a user's lambda (their
+    # business, as in torch) can keep a scheduler from pickling.
+    sched, opt = _ours(factory, adam)
+    _run(sched, opt, 3)
+    user = {id(fn) for fn in _user_callables(sched)}
+    for fn in _stored_callables(sched):
+        if id(fn) in user:
+            continue
+        qualname = getattr(fn, "__qualname__", "")
+        assert "<locals>" not in qualname and "<lambda>" not in qualname, (name, fn)
+        pickle.dumps(fn)
+
+
+def _lambda_free(name: str) -> bool:
+    sched, _ = _ours(dict((c[0], c[1]) for c in CASES)[name], False)
+    return not any(getattr(fn, "__name__", "") == "<lambda>" for fn in _user_callables(sched))
+
+
+PICKLABLE = [c for c in CASES if _lambda_free(c[0])]
+
+
+@pytest.mark.parametrize(("name", "factory", "adam", "steps"), PICKLABLE,
+                         ids=[c[0] for c in PICKLABLE])
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_copy_continues_as_the_original(name: str, factory: Any, adam: bool, steps: int,
+                                        how: str) -> None:
+    sched, opt = _ours(factory, adam)
+    _run(sched, opt, steps // 3)
+    if how == "pickle":
+        sched2, opt2 = pickle.loads(pickle.dumps((sched, opt)))
+    else:
+        sched2, opt2 = copy.deepcopy((sched, opt))
+    assert sched2.optimizer is opt2 and opt2 is not opt
+    for sub in getattr(sched2, "_schedulers", []):
+        assert sub.optimizer is opt2
+    copied = _run(sched2, opt2, steps - steps // 3)  # the copy first: the original untouched
+    original = _run(sched, opt, steps - steps // 3)
+    assert copied == original
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_reduce_on_plateau_copies(how: str) -> None:
+    opt = FakeOpt({"lr": 1.0}, {"lr": 0.5})
+    sched = L.ReduceLROnPlateau(opt, patience=1, cooldown=1, min_lr=[0.01, 0.02])
+    metrics = [1.0, 0.9, 0.9, 0.9, 0.95, 0.9, 0.8, 0.8, 0.8, 0.8]
+    for m in metrics[:3]:
+        sched.step(m)
+    clone = (pickle.loads(pickle.dumps(sched)) if how == "pickle" else copy.deepcopy(sched))
+    traces = []
+    for s in (clone, sched):
+        trace = []
+        for m in metrics[3:]:
+            s.step(m)
+            trace.append((s.get_last_lr(), s.num_bad_epochs, s.cooldown_counter))
+        traces.append(trace)
+    assert traces[0] == traces[1]
+    assert traces[0][-1][0] != [1.0, 0.5]  # the lr did drop: the comparison saw a change
+
+
+@pytest.mark.parametrize(("name", "factory", "adam", "steps"), CASES, ids=CASE_IDS)
+def test_state_dict_pickles_even_with_lambdas(name: str, factory: Any, adam: bool,
+                                              steps: int) -> None:
+    # torch.save pickles state dicts: user functions are left out of them (as torch does).
+    first, opt = _ours(factory, adam)
+    _run(first, opt, steps // 2)
+    state = pickle.loads(pickle.dumps(first.state_dict()))
+    groups = copy.deepcopy(opt.param_groups)
+    resumed, new_opt = _ours(factory, adam)
+    for g, saved in zip(new_opt.param_groups, groups):
+        g.clear()
+        g.update(saved)
+    resumed.load_state_dict(state)
+    rest = steps - steps // 2
+    assert _run(resumed, new_opt, rest) == _run(first, opt, rest)
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_copy_with_a_fastoptim_optimizer(how: str) -> None:
+    np = pytest.importorskip("numpy")
+    import fastoptim as fo
+
+    params = [np.linspace(-1, 1, 64, dtype=np.float32)]
+    opt = fo.SGD(params, lr=0.1, momentum=0.9)
+    sched = L.OneCycleLR(opt, max_lr=0.5, total_steps=20)
+    grads = [[np.full(64, k + 1.0, np.float32)] for k in range(10)]
+    for g in grads[:3]:
+        opt.step(g)
+        sched.step()
+    try:
+        pair = pickle.loads(pickle.dumps((opt, sched))) if how == "pickle" else (
+            copy.deepcopy((opt, sched)))
+    except TypeError as e:  # the optimizer itself (its native plan) does not copy yet
+        pytest.skip(f"fastoptim optimizers are not picklable yet: {e}")
+    opt2, sched2 = pair
+    assert sched2.optimizer is opt2 and opt2.param_groups[0]["params"][0] is not params[0]
+    for o, s in ((opt2, sched2), (opt, sched)):
+        for g in grads[3:]:
+            o.step(g)
+            s.step()
+    assert sched2.get_last_lr() == sched.get_last_lr()
+    assert np.array_equal(opt2.param_groups[0]["params"][0], params[0])
 
 
 def test_initial_lr_and_first_epoch() -> None:

@@ -2,9 +2,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <system_error>
+#include <thread>
 
 #if defined(FASTOPTIM_OPENMP)
 #include <omp.h>
+#endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#define FASTOPTIM_HAVE_ATFORK 1
 #endif
 
 namespace fastoptim {
@@ -13,6 +19,55 @@ namespace {
 std::atomic<int> g_num_threads{0};  // 0: not set yet
 std::atomic<std::int64_t> g_grain{kDefaultGrain};
 
+// Fork safety. GNU OpenMP's thread team does not survive fork(): the child inherits the
+// parent's pool bookkeeping but not its threads, so its next parallel region waits forever for
+// them. A child handler, registered when the library loads, therefore (1) sets this process's
+// thread count to 1, so the child's steps run on the calling thread until it calls
+// set_num_threads again, and (2) marks the process as forked, so it never enters an OpenMP
+// region again: threaded steps in a forked process run on threads started for that step
+// (std::thread, joined before the step returns, so nothing survives to the next fork). Same
+// partition, same kernels: the same bits on every path. The parent is untouched. Both stores
+// are lock-free atomics, safe in an atfork child handler (PyTorch's ParallelNative.cpp does the
+// same for its pool).
+std::atomic<bool> g_forked{false};
+
+#if defined(FASTOPTIM_HAVE_ATFORK)
+void on_fork_child() {
+    g_forked.store(true, std::memory_order_relaxed);
+    g_num_threads.store(1, std::memory_order_relaxed);
+}
+// At load time, once per process (a forked child inherits the registration).
+[[maybe_unused]] const int g_atfork_registered = pthread_atfork(nullptr, nullptr, &on_fork_child);
+#endif
+
+// Calls body(t) for t in [0, threads), each on its own thread, and returns when all are done.
+void run_on_threads(int threads, const std::function<void(int)>& body) {
+#if defined(FASTOPTIM_OPENMP)
+    if (!g_forked.load(std::memory_order_relaxed)) {
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+        for (int t = 0; t < threads; ++t) body(t);
+        return;
+    }
+    // A forked process: fresh threads for this call only. Share 0 runs on the calling thread;
+    // a share whose thread cannot be started (resource limits) also runs here, so the call
+    // always completes.
+    std::vector<std::thread> workers;
+    workers.reserve(static_cast<std::size_t>(threads));
+    int t = 1;
+    for (; t < threads; ++t) {
+        try {
+            workers.emplace_back(body, t);
+        } catch (const std::system_error&) {
+            break;
+        }
+    }
+    for (int u = t; u < threads; ++u) body(u);
+    body(0);
+    for (std::thread& w : workers) w.join();
+#else
+    for (int t = 0; t < threads; ++t) body(t);
+#endif
+}
 
 }  // namespace
 
@@ -97,16 +152,13 @@ void run_tasks(const std::vector<TensorTask>& tasks, int num_threads) {
     std::vector<std::size_t> first(static_cast<std::size_t>(threads) + 1, pieces.size());
     for (std::size_t k = pieces.size(); k-- > 0;) first[pieces[k].thread] = k;
     for (int t = threads - 1; t >= 0; --t) first[t] = std::min(first[t], first[t + 1]);
-#if defined(FASTOPTIM_OPENMP)
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-#endif
-    for (int t = 0; t < threads; ++t) {
+    run_on_threads(threads, [&](int t) {
         for (std::size_t k = first[t]; k < first[t + 1]; ++k) {
             const Piece& p = pieces[k];
             const TensorTask& task = tasks[p.task];
             task.fn(task.args, p.begin, p.end);
         }
-    }
+    });
 }
 
 void run_blocks(std::int64_t n, std::int64_t min_per_thread, int num_threads,
@@ -117,16 +169,8 @@ void run_blocks(std::int64_t n, std::int64_t min_per_thread, int num_threads,
         f(0, n);
         return;
     }
-#if defined(FASTOPTIM_OPENMP)
-#pragma omp parallel num_threads(threads)
-    {
-        const std::int64_t t = omp_get_thread_num();
-        const std::int64_t nt = omp_get_num_threads();
-        f(n * t / nt, n * (t + 1) / nt);
-    }
-#else
-    f(0, n);
-#endif
+    const std::int64_t nt = threads;
+    run_on_threads(threads, [&](int t) { f(n * t / nt, n * (t + 1) / nt); });
 }
 
 }  // namespace fastoptim

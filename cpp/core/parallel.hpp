@@ -48,6 +48,7 @@ void run_blocks(std::int64_t n, std::int64_t min_per_thread, int num_threads,
 
 // Thread count used by steps: defaults to the OpenMP maximum (OMP_NUM_THREADS) or 1 without
 // OpenMP. Our own setting: it does not change omp_set_num_threads for other libraries.
+// In a child made by fork() it starts at 1 (see forked()).
 int get_num_threads();
 void set_num_threads(int n);
 bool has_openmp();

@@ -47,7 +47,11 @@ def use_isa(name: str) -> None:
 
 
 def get_num_threads() -> int:
-    """Threads a step may use (1 without OpenMP). Small steps use one thread regardless."""
+    """Threads a step may use (1 without OpenMP). Small steps use one thread regardless.
+
+    In a child made by ``os.fork()`` (or a fork-context ``multiprocessing`` worker) this is 1
+    until the child calls :func:`set_num_threads`; the parent's setting is unchanged.
+    """
     return int(_native.get_num_threads())
 
 
@@ -56,6 +60,11 @@ def set_num_threads(n: int) -> None:
 
     This is fastoptim's own setting: it does not change OpenMP's global default used by other
     libraries in the process.
+
+    Fork: a forked child starts at 1 thread, because OpenMP's thread team stays in the parent
+    (GNU OpenMP's team does not survive ``fork``; using it there would hang). Calling this in
+    the child turns threads back on: its threaded steps then run on threads started for each
+    step instead of OpenMP's team, with the same split and the same bits.
     """
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"n must be an int, got {type(n).__name__}")

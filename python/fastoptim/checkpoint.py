@@ -11,13 +11,27 @@ Low-precision state is stored as it is held, never converted: int8 state as its 
 scales (``state/<i>/<name>/codes``, ``.../scales``), bfloat16 arrays as their uint16 bit
 patterns under ``state/<i>/<name>@bfloat16`` (npz has no bfloat16 type; reading them back
 needs ml_dtypes, as using them did).
+
+Durability: :func:`save` writes ``<path>.tmp-<host>-<pid>-<random>`` in the same directory,
+flushes it and syncs it to disk (``os.fsync``), renames it over ``path`` (``os.replace``,
+atomic) and syncs the directory, so once ``save`` returns the new checkpoint survives a power
+loss (as far as the disk honours ``fsync``), and at any moment before, ``path`` holds the
+previous checkpoint, whole. A process killed during ``save``
+leaves its temporary file behind; the next ``save`` to the same path on the same machine
+removes the temporary files of processes that no longer run, so at most one (that of the last
+killed saver) stays.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import numbers
 import os
+import re
+import secrets
+import socket
 import zipfile
 from collections.abc import Mapping
 from typing import Any
@@ -51,8 +65,79 @@ def _encode(value: Any, where: str) -> Any:
     raise TypeError(f"{where}: cannot store a {type(value).__name__} in a checkpoint")
 
 
+_TMP_MARK = ".tmp-"
+
+
+def _tmp_prefix(path: str) -> str:
+    # The host is in the name so that on a shared filesystem only this machine's dead savers'
+    # files are recognised as stale.
+    return f"{path}{_TMP_MARK}{socket.gethostname()}-"
+
+
+_TMP_SUFFIX = re.compile(r"(\d+)-[0-9a-f]{8}")  # what follows the prefix: <pid>-<random>
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only (POSIX)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):
+        return True  # another user's process, or undecidable: keep its file
+    return True
+
+
+def _remove_stale_tmps(path: str) -> None:
+    """Remove ``path``'s temporary files left by savers on this machine that no longer run."""
+    if os.name != "posix":
+        return  # os.kill(pid, 0) terminates the process on Windows: never probe there
+    prefix = _tmp_prefix(path)
+    directory, base = os.path.split(prefix)
+    try:
+        names = os.listdir(directory or ".")
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(base):
+            continue
+        match = _TMP_SUFFIX.fullmatch(name[len(base):])
+        if match is None:
+            continue  # not ours (e.g. a host whose name starts with this host's name)
+        pid = int(match.group(1))
+        if pid != os.getpid() and not _pid_alive(pid):
+            with contextlib.suppress(FileNotFoundError):  # another saver removed it first
+                os.remove(os.path.join(directory, name))
+
+
+def _fsync_directory(directory: str) -> None:
+    """fsync a directory so a rename in it is durable; a no-op where that is unsupported."""
+    if os.name != "posix":
+        return  # Windows cannot open a directory as a file; NTFS journals the rename
+    try:
+        fd = os.open(directory or ".", os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as e:
+        # Some filesystems refuse fsync on a directory; anything else is a real I/O error.
+        if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF,
+                           errno.EACCES, errno.EPERM):
+            raise
+    finally:
+        os.close(fd)
+
+
 def save(opt, path: str | os.PathLike) -> None:
-    """Write ``opt.state_dict()`` to ``path`` (an ``.npz`` file; replaced atomically)."""
+    """Write ``opt.state_dict()`` to ``path`` (an ``.npz`` file), durably and atomically.
+
+    The data goes to a temporary file next to ``path`` (``<path>.tmp-<host>-<pid>-<random>``),
+    which is flushed and synced to disk (``os.fsync``), renamed over ``path`` with
+    ``os.replace``, and then the directory is synced: at every moment ``path`` is either the
+    previous checkpoint or the new one, whole, even if the process is killed or the machine
+    loses power, and after ``save`` returns it is the new one. Temporary files of killed
+    savers on this machine are removed by the next ``save`` to the same path.
+    """
     sd = opt.state_dict()
     arrays: dict[str, np.ndarray] = {}
     scalars: dict[str, dict[str, Any]] = {}
@@ -75,14 +160,18 @@ def save(opt, path: str | os.PathLike) -> None:
             "skipped_steps": int(getattr(opt, "skipped_steps", 0))}
     arrays[_META] = np.array(json.dumps(meta))
     path = os.fspath(path)
-    tmp = f"{path}.tmp-{os.getpid()}"
+    _remove_stale_tmps(path)
+    tmp = f"{_tmp_prefix(path)}{os.getpid()}-{secrets.token_hex(4)}"
     try:
-        with open(tmp, "wb") as f:
+        with open(tmp, "xb") as f:
             np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+    _fsync_directory(os.path.dirname(path))
 
 
 def _read(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -84,7 +84,8 @@ class EMA:
 
     @property
     def decay(self) -> float:
-        """The decay in [0, 1] (settable; validated)."""
+        """The decay of later :meth:`update` calls, in [0, 1]; settable between updates
+        (``TypeError``/``ValueError`` naming ``decay`` otherwise, nothing changed)."""
         return self._decay
 
     @decay.setter
@@ -152,7 +153,8 @@ class EMA:
                 np.copyto(p, s)
 
     def state_dict(self) -> dict[str, Any]:
-        """``{"decay", "num_updates", "averages": [copies]}``."""
+        """``{"decay", "num_updates", "averages"}``: the averages are copies, in param order;
+        :meth:`load_state_dict` restores it into an EMA of params of the same shapes."""
         return {"decay": self._decay, "num_updates": self.num_updates,
                 "averages": [a.copy() for a in self._averages]}
 
