@@ -141,10 +141,26 @@ void fill(Owned& o, int storage, i64 n, u64 stream, bool nonneg) {
     unsigned char* d = o.data.data();
     for (i64 i = 0; i < n; ++i) {
         switch (storage) {
-            case kF32: { const u32 b = f32_bits(stream, i, nonneg); std::memcpy(d + 4 * i, &b, 4); break; }
-            case kF64: { const u64 b = f64_bits(stream, i, nonneg); std::memcpy(d + 8 * i, &b, 8); break; }
-            case kF16: { const u16 b = f16_bits(stream, i, nonneg); std::memcpy(d + 2 * i, &b, 2); break; }
-            case kBF16: { const u16 b = bf16_bits(stream, i, nonneg); std::memcpy(d + 2 * i, &b, 2); break; }
+            case kF32: {
+                const u32 b = f32_bits(stream, i, nonneg);
+                std::memcpy(d + 4 * i, &b, 4);
+                break;
+            }
+            case kF64: {
+                const u64 b = f64_bits(stream, i, nonneg);
+                std::memcpy(d + 8 * i, &b, 8);
+                break;
+            }
+            case kF16: {
+                const u16 b = f16_bits(stream, i, nonneg);
+                std::memcpy(d + 2 * i, &b, 2);
+                break;
+            }
+            case kBF16: {
+                const u16 b = bf16_bits(stream, i, nonneg);
+                std::memcpy(d + 2 * i, &b, 2);
+                break;
+            }
             default: d[i] = static_cast<unsigned char>(rnd(stream, i) >> 24);  // Q8 codes
         }
     }
@@ -562,8 +578,9 @@ struct Run {
                     for (int op = 0; op < REDUCE_NUM_OPS; ++op)
                         for (i64 begin : {i64(0), i64(3)}) {
                             if (begin > n) continue;
-                            const double p = op == REDUCE_SUMPOW ? 3.0 : 2.0;
-                            const double r = table.reduce[storages[s]](op, o.data.data(), begin, n, p);
+                            const double p = op == REDUCE_SUMPOW ? 2.5 : 2.0;
+                            const double r =
+                                table.reduce[storages[s]](op, o.data.data(), begin, n, p);
                             u64 bits;
                             std::memcpy(&bits, &r, 8);
                             bits = canon64(bits);
