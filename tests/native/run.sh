@@ -17,7 +17,7 @@
 #                                      see which elements differ (qemu-aarch64 for the aarch64 one)
 #
 # Needs g++ (or clang++); for step 2 g++-aarch64-linux-gnu and qemu-user (Debian packages).
-# Wall time here (2 cores): ~80 s (45 s of builds, 7 s of x86-64 runs, 27 s under qemu-aarch64).
+# Wall time here (2 cores): 61-80 s (26-45 s of builds, 8 s of x86-64 runs, 27 s under qemu).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:-$(mktemp -d)}"
