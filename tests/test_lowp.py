@@ -89,6 +89,8 @@ CONFIGS = [
     ("f32, bf16 state stochastic", np.float32, dict(state_dtype="bfloat16",
                                                     rounding="stochastic"), None),
     ("f32, int8 state", np.float32, dict(state_dtype="int8"), None),
+    ("f32, int8 state stochastic", np.float32, dict(state_dtype="int8", rounding="stochastic",
+                                                    seed=5), None),
     ("f32 params, bf16 grads", np.float32, {}, BF16),
     ("bf16 + master, int8 state", BF16, dict(master_weights=True, state_dtype="int8"), None),
 ]

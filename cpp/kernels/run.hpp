@@ -91,18 +91,25 @@ inline void fo_store(const Buffer& b, const float* FO_RESTRICT in, i64 lo, i64 n
             break;
         }
         case kQ8Signed:
-        case kQ8Unsigned:
+        case kQ8Unsigned: {
+            u32 rnd[kChunk];
+            const bool sr = rounding == kRoundStochastic;
+            if (sr) fo_random_bits(rnd, key, index0 + lo, n);
             for (i64 k = 0; k < n; k += kQ8Block) {
                 const i64 m = n - k < kQ8Block ? n - k : kQ8Block;
                 const float scale = fo_q8_scale(in + k, m);
                 b.scales[(lo + k) / kQ8Block] = scale;
                 const float inv = 1.0f / scale;  // exact: a power of two (or NaN/inf/0)
+                const u32* r = sr ? rnd + k : nullptr;
                 if (b.storage == kQ8Signed)
-                    fo_q8_encode_signed(reinterpret_cast<i8*>(b.data) + lo + k, in + k, m, inv);
+                    fo_q8_encode_signed(reinterpret_cast<i8*>(b.data) + lo + k, in + k, m, inv,
+                                        r);
                 else
-                    fo_q8_encode_unsigned(reinterpret_cast<u8*>(b.data) + lo + k, in + k, m, inv);
+                    fo_q8_encode_unsigned(reinterpret_cast<u8*>(b.data) + lo + k, in + k, m,
+                                          inv, r);
             }
             break;
+        }
         default: {
             float* FO_RESTRICT f = reinterpret_cast<float*>(b.data) + lo;
             for (i64 i = 0; i < n; ++i) f[i] = in[i];

@@ -118,17 +118,22 @@ struct fo_q8_format {
     static constexpr int EMIN = 1 - BIAS;                        // smallest normal exponent
     static constexpr u32 QMAX = (1U << (EXP + MAN)) - 1U;       // largest magnitude code
 
-    // |y| < 2 (float bits a, sign cleared) -> magnitude code
-    static u32 encode(u32 a) {
-        constexpr int s = 23 - MAN;
-        const u32 r = a + ((1U << (s - 1)) - 1U) + ((a >> s) & 1U);
-        const u32 qn = (r >> s) - (static_cast<u32>(127 - BIAS) << MAN);
-        // below the smallest normal: round a * 2^(MAN - EMIN) to an integer (RNE via 2^23);
-        // only a small a reaches the cast (a NaN converted to int is undefined behaviour)
-        const bool normal = a >= (static_cast<u32>(127 + EMIN) << 23);
-        const float t = fo_float(normal ? 0U : a) * fo_float(static_cast<u32>(127 + MAN - EMIN) << 23);
-        const u32 qs = static_cast<u32>(static_cast<int>((t + 0x1p23f) - 0x1p23f));
-        const u32 q = normal ? qn : qs;
+    // |y| < 2 (float bits a, sign cleared) -> magnitude code, rounded to nearest even or, if
+    // `stochastic`, up with probability (the dropped fraction) from the uniform bits `rnd`;
+    // integer arithmetic on the significand, as fo_f32_to_f16: the bits kept are those of y's
+    // binade, or of the smallest normal's below it (subnormal codes). Saturates at QMAX
+    // (also for inf and NaN: their blocks decode through a non-finite scale).
+    static u32 encode(u32 a, bool stochastic = false, u32 rnd = 0) {
+        const int field = static_cast<int>(a >> 23);
+        const int ex = field == 0 ? -126 : field - 127;          // unbiased exponent of y
+        const u32 sig = (a & 0x7fffffU) | (field == 0 ? 0U : 0x800000U);
+        int d = (23 - MAN) + (ex < EMIN ? EMIN - ex : 0);         // significand bits dropped
+        d = d > 31 ? 31 : d;
+        const u32 low = (1U << d) - 1U;
+        const u32 add = stochastic ? (rnd & low) : ((low >> 1) + ((sig >> d) & 1U));
+        const u32 kept = (sig + add) >> d;                        // implicit bit included
+        const int e = (ex < EMIN ? EMIN : ex) + BIAS - 1;         // >= 0; a carry bumps it
+        const u32 q = e > (1 << EXP) ? QMAX + 1U : (static_cast<u32>(e) << MAN) + kept;
         return q > QMAX ? QMAX : q;
     }
 
@@ -158,21 +163,24 @@ inline float fo_q8_scale(const float* FO_RESTRICT x, i64 n) {
     return fo_float(e < 0x00800000U ? 0x00800000U : e);
 }
 
+// Encodes one block: `rnd` null rounds to nearest even, else holds n random words
+// (stochastic rounding, as the 16-bit stores).
 inline void fo_q8_encode_signed(i8* FO_RESTRICT code, const float* FO_RESTRICT x, i64 n,
-                                float inv) {
+                                float inv, const u32* rnd) {
     for (i64 i = 0; i < n; ++i) {
         const u32 y = fo_u32(x[i] * inv);                        // the sign is x's own (a
-        const u32 q = fo_q8_signed::encode(y & 0x7fffffffU) |    // NaN inv has any sign)
+        const u32 q = fo_q8_signed::encode(y & 0x7fffffffU, rnd != nullptr,  // NaN inv has
+                                           rnd ? rnd[i] : 0U) |              // any sign)
                       ((fo_u32(x[i]) >> 24) & 0x80U);
         code[i] = static_cast<i8>(static_cast<u8>(q));
     }
 }
 
 inline void fo_q8_encode_unsigned(u8* FO_RESTRICT code, const float* FO_RESTRICT x, i64 n,
-                                  float inv) {
+                                  float inv, const u32* rnd) {
     for (i64 i = 0; i < n; ++i) {
         const u32 a = fo_u32(x[i] * inv) & 0x7fffffffU;
-        const u32 q = fo_q8_unsigned::encode(a);
+        const u32 q = fo_q8_unsigned::encode(a, rnd != nullptr, rnd ? rnd[i] : 0U);
         // x itself, not x / scale: a tiny x may underflow to 0 when divided by a huge scale
         const bool nonzero = (fo_u32(x[i]) & 0x7fffffffU) != 0U;
         code[i] = static_cast<u8>((q == 0U && nonzero) ? 1U : q);

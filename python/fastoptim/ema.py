@@ -69,18 +69,33 @@ class EMA:
         # smaller than half its last place: with decay 0.999, almost all of them)
         self._averages = [p.astype(np.float32, order="K") if is_16bit(p) else p.copy(order="K")
                           for p in arrays]
-        # The plan validates the averages' dtype; check() the params in the read slot
-        # (contiguity, memory order). The params themselves are never written by update().
-        native = _native.Plan("ema", self._averages, {}, labels)
         self._rows = np.zeros(len(arrays), dtype=np.int64)
-        native.check(arrays, [self._row()], self._rows)
+        self._plan = self._make_plan()
+        self.num_updates = 0
+
+    def _make_plan(self) -> Any:
+        """The backend plan over the averages. It validates the averages' dtype; check() the
+        params in the read slot (contiguity, memory order). The params themselves are never
+        written by update()."""
+        labels = [_label(n, i) for i, n in enumerate(self._names)]
+        native = _native.Plan("ema", self._averages, {}, labels)
+        native.check(self._params, [self._row()], self._rows)
         if self._backend == "reference":
             from .reference.backend import ReferencePlan
 
-            native = ReferencePlan(native, "ema", self._averages, [{} for _ in arrays],
+            native = ReferencePlan(native, "ema", self._averages, [{} for _ in self._params],
                                    tuple(_native.kernel_specs["ema"][1]), ())
-        self._plan = native
-        self.num_updates = 0
+        return native
+
+    # copy.deepcopy and pickle: the plan holds raw pointers, so it is not copied; the copy
+    # builds its own over its own averages (and its own params, copied alongside).
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_plan"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
     @property
     def decay(self) -> float:
@@ -107,6 +122,8 @@ class EMA:
 
     def update(self) -> None:
         """avg = lerp(avg, param, 1 - decay) for every param, in one native call."""
+        if self._plan is None:
+            self._plan = self._make_plan()
         self._plan.step(self._params, [self._row()], self._rows)
         self.num_updates += 1
 

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from .optimizers import SPECS, OptimizerSpec
 from .train import START, History, rosenbrock
 
-__all__ = ["plot_ablation", "plot_curves", "plot_trajectories"]
+__all__ = ["plot_ablation", "plot_curves", "plot_precision", "plot_trajectories"]
 
 # One colour per optimizer for every figure (tab10 has exactly ten); the SGD family dashed so
 # the plain-gradient methods read apart from the adaptive ones even in greyscale.
@@ -126,4 +126,31 @@ def plot_trajectories(paths: Sequence[tuple[OptimizerSpec, float, np.ndarray]], 
     fig.suptitle(f"Rosenbrock function: {steps} steps from {START} (●) toward the minimum "
                  "(1, 1) (★); each optimizer at the lr whose path ends lowest without climbing",
                  fontsize=10)
+    return _save(fig, path, dpi)
+
+
+def plot_precision(runs: Sequence, path: Path, *, title: str, dpi: int = 100) -> Path:
+    """Left: training loss against epochs per precision config (one Adam lr); right: bytes of
+    optimizer state per param (:func:`fastoptim.demo.precision.compare_precisions`)."""
+    fig = Figure(figsize=(10.4, 4.2), layout="constrained")
+    ax, bx = fig.subplots(1, 2, width_ratios=(3, 2))
+    labels = [r.config.label for r in runs]
+    for i, r in enumerate(runs):
+        y = r.history.train_loss
+        ax.plot(np.arange(len(y)), y, color=f"C{i}", linewidth=2.2 if i == 0 else 1.4,
+                linestyle="-" if i % 2 == 0 else "--", label=r.config.label)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss (full training set)")
+    ax.set_title(f"{title}: Adam, lr {runs[0].history.lr:g}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    per = [r.state_nbytes / r.n_params for r in runs]
+    bx.barh(np.arange(len(runs)), per, color=[f"C{i}" for i in range(len(runs))])
+    bx.set_yticks(np.arange(len(runs)), labels, fontsize=7)
+    bx.invert_yaxis()
+    bx.set_xlabel("optimizer state, bytes per param (masters included)")
+    for i, v in enumerate(per):
+        bx.text(v, i, f" {v:.2f}", va="center", fontsize=7)
+    bx.set_xlim(0, max(per) * 1.25)
     return _save(fig, path, dpi)

@@ -107,18 +107,24 @@ class _Q8Format:
         #: decoded magnitude of each code, exact float32
         self.table = np.where(e != 0, normal, sub).astype(_F32)
 
-    def encode(self, a: np.ndarray) -> np.ndarray:
-        """|y| < 2 as float bits ``a`` (uint32, sign cleared) -> magnitude code."""
-        s = 23 - self.man
-        r = a + _U32((1 << (s - 1)) - 1) + ((a >> _U32(s)) & _U32(1))
-        qn = (r >> _U32(s)) - _U32((127 - self.bias) << self.man)
-        mult = _float(np.array([(127 + self.man - self.emin) << 23], _U32))[0]
-        with np.errstate(all="ignore"):
-            t = _float(a) * mult
-            t = (t + _F32(2.0**23)) - _F32(2.0**23)
-            qs = np.where(np.isfinite(t), t, 0).astype(np.int32).astype(_U32)
-        q = np.where(a >= _U32((127 + self.emin) << 23), qn, qs).astype(_U32)
-        return np.minimum(q, _U32(self.qmax))
+    def encode(self, a: np.ndarray, rnd: np.ndarray | None = None) -> np.ndarray:
+        """|y| < 2 as float bits ``a`` (uint32, sign cleared) -> magnitude code, rounded to
+        nearest even, or stochastically with the uint32 random words ``rnd``: integer
+        arithmetic on the significand, bits kept as y's binade (or the smallest normal's)
+        allows, saturating at the largest code."""
+        field = (a >> _U32(23)).astype(np.int64)
+        ex = np.where(field == 0, -126, field - 127)
+        sig = (a & _U32(0x7FFFFF)) | np.where(field == 0, _U32(0), _U32(0x800000))
+        d = np.minimum((23 - self.man) + np.maximum(self.emin - ex, 0), 31).astype(_U32)
+        low = (_U32(1) << d) - _U32(1)
+        if rnd is None:
+            add = (low >> _U32(1)) + ((sig >> d) & _U32(1))
+        else:
+            add = rnd.astype(_U32) & low
+        kept = ((sig + add) >> d).astype(np.int64)
+        e = np.maximum(ex, self.emin) + self.bias - 1
+        q = np.where(e > (1 << self.exp), self.qmax + 1, (e << self.man) + kept)
+        return np.minimum(q, self.qmax).astype(_U32)
 
 
 #: The element formats of signed (momentum-like) and unsigned (second-moment) buffers.
@@ -139,8 +145,10 @@ def q8_scales(x: np.ndarray) -> np.ndarray:
     return _float(np.where(amax > 0x7F800000, amax, e).astype(_U32))
 
 
-def q8_encode(x: np.ndarray, signed: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Flat float32 ``x`` -> (codes, scales): int8 codes if ``signed`` else uint8."""
+def q8_encode(x: np.ndarray, signed: bool,
+              rnd: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Flat float32 ``x`` -> (codes, scales): int8 codes if ``signed`` else uint8; ``rnd``
+    (one uint32 per element) rounds stochastically, None to nearest even."""
     scales = q8_scales(x)
     with np.errstate(all="ignore"):
         inv = (_F32(1.0) / scales).astype(_F32)          # exact: a power of two (or NaN/0)
@@ -149,9 +157,9 @@ def q8_encode(x: np.ndarray, signed: bool) -> tuple[np.ndarray, np.ndarray]:
     a = u & _U32(0x7FFFFFFF)
     if signed:
         # the sign is x's own (a NaN scale's inverse may carry either sign)
-        q = Q8_SIGNED.encode(a) | ((_bits(x) >> _U32(24)) & _U32(0x80))
+        q = Q8_SIGNED.encode(a, rnd) | ((_bits(x) >> _U32(24)) & _U32(0x80))
         return q.astype(np.uint8).view(np.int8), scales
-    q = Q8_UNSIGNED.encode(a)
+    q = Q8_UNSIGNED.encode(a, rnd)
     # x itself, not x / scale: a tiny x may underflow to 0 when divided by a huge scale
     nonzero = (_bits(x) & _U32(0x7FFFFFFF)) != 0
     return np.where((q == 0) & nonzero, _U32(1), q).astype(np.uint8), scales
@@ -191,7 +199,10 @@ def store(buf, values: np.ndarray, rounding: str = "nearest", key: int = 0,
     ``rounding`` says (the random bits of ``key`` at global indices index0...), int8 codes
     re-quantized per block, float32 copied."""
     if hasattr(buf, "codes"):
-        codes, scales = q8_encode(values, buf.codes.dtype == np.int8)
+        rnd = None
+        if rounding == "stochastic":
+            rnd = _rnd.random_bits(key, index0, values.size)
+        codes, scales = q8_encode(values, buf.codes.dtype == np.int8, rnd)
         flat(buf.codes)[...] = codes
         buf.scales[...] = scales
         return
