@@ -231,3 +231,62 @@ def _against_torch(torch, cases, mask):
                                        err_msg=f"{name} param {i}")
             if "step" in topt.state[t]:
                 assert opt.state[p]["step"] == int(topt.state[t]["step"]), (name, i)
+
+
+# ------------------------------------------------------------------- the per-step fast path
+def _mutations():
+    """Each changes the optimizer between steps the way user code and schedulers do."""
+    def betas(o):
+        o.param_groups[0]["betas"] = (0.5, 0.9)
+
+    def lr(o):
+        o.param_groups[0]["lr"] = 0.003
+
+    def lr_schedule(o):
+        o.param_groups[0]["lr"] = fo.schedules.cosine_decay(0.01, 10)
+
+    def update(o):
+        o.param_groups[0].update(weight_decay=0.1)
+
+    def replace_group(o):
+        o.param_groups[0] = {**o.param_groups[0], "amsgrad": True}
+
+    def clip(o):
+        o.clip_norm = 0.5
+
+    def add_group(o):
+        o.add_param_group({"params": [np.ones(4)], "lr": 0.02})
+
+    return [betas, lr, lr_schedule, update, replace_group, clip, add_group]
+
+
+@pytest.mark.parametrize("change", _mutations(), ids=lambda f: f.__name__)
+def test_fast_path_sees_every_change(change):
+    # the same run twice: once as it comes (the fast path from the second step on), once with
+    # the fast path dropped before every step (every step validated in full): the same bits
+    params_a, grads = _problem(steps=8)
+    params_b = [p.copy() for p in params_a]
+    a, b = fo.Adam(params_a, lr=0.01), fo.Adam(params_b, lr=0.01)
+    for k, g in enumerate(grads):
+        if k == 4:
+            change(a)
+            change(b)
+        extra = [np.full(4, 0.1)] * (len(a._params) - len(g))
+        a.step(g + extra)
+        b._fast = None
+        b.step(g + [e.copy() for e in extra])
+        assert all(np.array_equal(x, y) for x, y in zip(a._params, b._params)), (k, change)
+    assert a._fast is not None or change.__name__ == "clip"
+
+
+def test_fast_path_bad_lr_is_refused_with_nothing_changed():
+    params, grads = _problem()
+    opt = fo.SGD(params, lr=0.1, momentum=0.9)
+    opt.step(grads[0])
+    opt.step(grads[1])
+    before = [p.copy() for p in params]
+    opt.param_groups[0]["lr"] = -1.0  # lr writes do not count as a change: still the fast path
+    with pytest.raises(ValueError, match="lr"):
+        opt.step(grads[2])
+    assert all(np.array_equal(p, b) for p, b in zip(params, before))
+    assert opt.state[params[0]]["step"] == 2

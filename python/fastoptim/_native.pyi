@@ -29,10 +29,11 @@ class Plan:
     ) -> None: ...
     def step(
         self,
-        grads: Sequence[np.ndarray],
+        grads: Sequence[np.ndarray | None],
         coeffs: Sequence[Sequence[float]],
         rows: npt.NDArray[np.int64],
-    ) -> None: ...
+        keys: Sequence[int] | None = None,
+    ) -> int: ...
     def check(
         self,
         grads: Sequence[np.ndarray],

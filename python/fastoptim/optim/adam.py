@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any, Callable, Union
 
+from .. import _native
 from .base import LR, Optimizer, ParamsT
-from .coefficients import grad_coefficients, lerp_coefficients
+from .coefficients import grad_parts, lerp_coefficients
 
-__all__ = ["Adam", "AdamW", "adam_coefficients", "bias_corrections"]
+__all__ = ["Adam", "AdamW", "adam_coefficients", "adam_row", "bias_corrections"]
 
 BiasCorrection = Union[bool, tuple[bool, bool]]
 
@@ -31,31 +32,48 @@ def adam_coefficients(
     With V the second moment the max tracks (v, or v / (1 - beta2^t) for
     ``amsgrad_max="corrected"``) the kernel computes sqrt(V + eps_root') / bc2_sqrt' + eps;
     each convention is a choice of these scalars (x / 1 and x + 0 are exact)."""
+    return dict(zip(_NAMES, adam_row(options)(lr, step)))
+
+
+_NAMES: tuple[str, ...] = tuple(_native.kernel_specs["adam"][1])
+# adam_row returns its tuple in this order (cpp/kernels/adam.hpp's coefficient list)
+assert _NAMES == ("sign", "decay", "weight_decay", "lerp_w", "one_minus_lerp_w", "lerp_flip",
+                  "beta2", "one_minus_beta2", "amsgrad", "amsgrad_bc2", "eps_root", "bc2_sqrt",
+                  "eps", "neg_step_size"), _NAMES
+
+
+def adam_row(options: dict[str, Any]) -> Callable[[float, int], tuple[float, ...]]:
+    """:func:`adam_coefficients` as a row in kernel order, built once per option set: the
+    returned ``row(lr, step)`` computes only what changes with lr and the step."""
     beta1, beta2 = (float(b) for b in options["betas"])
-    bc1, bc2 = bias_corrections(options["bias_correction"], beta1, beta2, step)
+    bc = options["bias_correction"]
+    first, second = bc if isinstance(bc, tuple) else (bc, bc)
     eps_root = float(options["eps_root"])
     corrected = bool(options["amsgrad"]) and options["amsgrad_max"] == "corrected"
-    if options["eps_hat"]:
-        # TF/Keras: alpha_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t), eps added to sqrt(v):
-        # sqrt(bc2 * V + eps_root) = sqrt(V + eps_root / bc2) * sqrt(bc2) for the corrected max.
-        step_size = lr * bc2**0.5 / bc1
-        scale, root = (1.0 / bc2**0.5, eps_root / bc2) if corrected else (1.0, eps_root)
-    else:
-        # torch, optax: sqrt(v / bc2 + eps_root) + eps = sqrt(v + eps_root * bc2) / sqrt(bc2).
-        step_size = lr / bc1
-        scale, root = (1.0, eps_root) if corrected else (bc2**0.5, eps_root * bc2)
-    return {
-        **grad_coefficients(options, lr),
-        **lerp_coefficients(1.0 - beta1),
-        "beta2": beta2,
-        "one_minus_beta2": 1.0 - beta2,
-        "amsgrad": float(bool(options["amsgrad"])),
-        "amsgrad_bc2": bc2 if corrected else 1.0,
-        "eps_root": root,
-        "bc2_sqrt": scale,
-        "eps": float(options["eps"]),
-        "neg_step_size": -step_size,
-    }
+    eps_hat = bool(options["eps_hat"])
+    fixed, rate = grad_parts(options)
+    sign, wd = fixed["sign"], fixed["weight_decay"]
+    lerp = lerp_coefficients(1.0 - beta1)
+    lw, olw, flip = lerp["lerp_w"], lerp["one_minus_lerp_w"], lerp["lerp_flip"]
+    omb2, ams, eps = 1.0 - beta2, float(bool(options["amsgrad"])), float(options["eps"])
+
+    def row(lr: float, step: int) -> tuple[float, ...]:
+        bc1 = 1.0 - beta1**step if first else 1.0
+        bc2 = 1.0 - beta2**step if second else 1.0
+        if eps_hat:
+            # TF/Keras: alpha_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t), eps added to
+            # sqrt(v): sqrt(bc2 * V + eps_root) = sqrt(V + eps_root / bc2) * sqrt(bc2) for
+            # the corrected max.
+            step_size = lr * bc2**0.5 / bc1
+            scale, root = (1.0 / bc2**0.5, eps_root / bc2) if corrected else (1.0, eps_root)
+        else:
+            # torch, optax: sqrt(v / bc2 + eps_root) + eps = sqrt(v + eps_root * bc2) / sqrt(bc2).
+            step_size = lr / bc1
+            scale, root = (1.0, eps_root) if corrected else (bc2**0.5, eps_root * bc2)
+        return (sign, 1.0 - lr * rate, wd, lw, olw, flip, beta2, omb2, ams,
+                bc2 if corrected else 1.0, root, scale, eps, -step_size)
+
+    return row
 
 
 class Adam(Optimizer):
@@ -152,6 +170,9 @@ class Adam(Optimizer):
         return ("exp_avg", "exp_avg_sq")
 
     _coefficients = staticmethod(adam_coefficients)
+
+    def _row_maker(self, gi: int, group: dict[str, Any]) -> Callable[[float, int], tuple]:
+        return adam_row(group)
 
 
 class AdamW(Adam):

@@ -17,13 +17,14 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Mapping
-from itertools import repeat
 from typing import Any, Callable, ClassVar, Union
 
 import numpy as np
 
 from .. import _native
 from ..lowp import rounding as _rounding
+from . import groups as _groups
+from .groups import _MUTATIONS
 from ..lowp.quantized import Quantized
 from .checks import (EXTRA_GROUP_KEYS, OPTION_CHECKS, check_lr_value, check_number,
                      param_label)
@@ -50,18 +51,40 @@ class _Plan:
         self.layout = layout      # per group: tuple of state names
         self.buffers = buffers    # per param: {name: buffer}, new ones not yet committed
         self.rows: np.ndarray = np.zeros(0, np.int64)
-        self.row_keys: list[tuple[int, int, bool]] = []
+        self.row_keys: list[list] = []
 
     def set_rows(self, groups: list[int], steps: list[int], fresh: list[bool]) -> None:
         keys = sorted(set(zip(groups, steps, fresh)))
         index = {k: r for r, k in enumerate(keys)}
-        self.row_keys = keys
+        # lists, [group, steps taken, fresh]: a step advances them in place
+        self.row_keys = [list(k) for k in keys]
         self.rows = np.array([index[k] for k in zip(groups, steps, fresh)], dtype=np.int64)
 
     def counts(self) -> tuple[list[int], list[bool]]:
         keys = self.row_keys
         rows = self.rows.tolist()
         return [keys[r][1] for r in rows], [keys[r][2] for r in rows]
+
+
+_INF = math.inf
+
+
+class _Fast:
+    """The per-step fast path of a plan (Optimizer.step): valid while the plan lives, no
+    group option but lr changed (groups.mutations()), the groups are the same objects, and
+    the policies that need the grads first (clip_norm, nonfinite) and stochastic rounding are
+    off. (``opt.param_groups`` is a ParamGroups list of ParamGroup dicts: replacing a group
+    counts as a mutation too; replacing the list itself is seen by identity.) ``rows``: per coefficient row, its live [group, steps taken, fresh] and the group's
+    row maker (lr, step) -> coefficients in kernel order."""
+
+    __slots__ = ("group_list", "mutations", "native_step", "plan", "rows")
+
+    def __init__(self, plan: _Plan, groups: list, rows: list) -> None:
+        self.plan = plan
+        self.native_step = plan.native.step
+        self.group_list = groups
+        self.mutations = _groups.mutations()
+        self.rows = rows
 
 
 class Optimizer(GradPolicies, StateDicts):
@@ -123,7 +146,8 @@ class Optimizer(GradPolicies, StateDicts):
         #: computed it (else None).
         self.last_grad_norm: float | None = None
         self.defaults = dict(defaults)
-        self.param_groups: list[dict[str, Any]] = []
+        self.param_groups: list[dict[str, Any]] = _groups.ParamGroups()
+        self._fast: _Fast | None = None
         self._params: list[np.ndarray] = []
         self._names: list[str | None] = []
         self._index_by_id: dict[int, int] = {}
@@ -211,7 +235,7 @@ class Optimizer(GradPolicies, StateDicts):
         """Add a group of params with its own options (others from the constructor's)."""
         if not isinstance(param_group, Mapping):
             raise TypeError(f"param_group must be a dict, got {type(param_group).__name__}")
-        group = dict(param_group)
+        group = _groups.ParamGroup(param_group)
         if "params" not in group:
             raise ValueError("param_group has no 'params' key")
         raw = group["params"]
@@ -388,6 +412,49 @@ class Optimizer(GradPolicies, StateDicts):
 
         Returns True, or False when the step was skipped (``nonfinite="skip"``).
         """
+        fast = self._fast
+        if (fast is not None and fast.plan is self._plan and type(grads) is list
+                and fast.mutations == _MUTATIONS[0] and self.param_groups is fast.group_list):
+            # No option but lr changed since the last full step (ParamGroup and ParamGroups
+            # count every other write): only the coefficient rows are computed.
+            groups = fast.group_list
+            rows = []
+            for key, make in fast.rows:
+                lr = groups[key[0]]["lr"]
+                if type(lr) is not float or not 0.0 <= lr < _INF:
+                    if not callable(lr):
+                        break  # the full step reports it
+                    lr = check_lr_value(lr(key[1]), key[0])
+                rows.append(make(lr, key[1] + 1))
+            else:
+                plan = fast.plan
+                if fast.native_step(grads, rows, plan.rows, None):  # some grads were None
+                    self._commit_partial(plan, grads)
+                else:
+                    for key in plan.row_keys:
+                        key[1] += 1
+                return True
+        return self._full_step(grads)
+
+    def _commit_partial(self, plan: _Plan, grads: list) -> None:
+        """After a step with some grads None: advance the counts of the params stepped."""
+        steps, fresh = plan.counts()
+        for i, g in enumerate(grads):
+            if g is not None:
+                steps[i] += 1
+                fresh[i] = False
+        plan.set_rows(self._group_of, steps, fresh)
+        self._fast = None
+
+    def _row_maker(self, gi: int, group: dict[str, Any]) -> Callable[[float, int], tuple]:
+        """The coefficient row of group ``gi`` as a function of (lr, step), for the fast path
+        (never a fresh row). Default: the full ``_coefficients_at``; optimizers whose rows are
+        cheaper built once per option set override it (Adam, SGD)."""
+        getter, at = self._coeff_getter, self._coefficients_at
+        return lambda lr, step: getter(at(gi, group, lr, step, False))
+
+    def _full_step(self, grads: GradsT) -> bool:
+        """The step with every option checked; sets up the fast path where it applies."""
         if type(grads) is not list:
             grads = self._grad_list(grads)
         # Options are validated (and the state layout derived) only when a group's options
@@ -437,7 +504,6 @@ class Optimizer(GradPolicies, StateDicts):
         if self._precision.rounding == "stochastic":
             seed = self._precision.seed
             row_keys = [_rounding.row_key(seed, taken + 1) for _, taken, _ in plan.row_keys]
-        partial = any(map(operator.is_, grads, repeat(None)))
         if self._clip_norm is not None or self._nonfinite != "propagate":
             plan.native.check(grads, rows, plan.rows, row_keys)  # every grad valid first
             scale = self._grad_scale(grads)
@@ -447,20 +513,22 @@ class Optimizer(GradPolicies, StateDicts):
             if scale != 1.0:
                 k = self._sign_index
                 rows = [row[:k] + (row[k] * scale,) + row[k + 1:] for row in rows]
-        plan.native.step(grads, rows, plan.rows, row_keys)
+        skipped = plan.native.step(grads, rows, plan.rows, row_keys)
         # Commit: the backend returned, so every buffer was written.
         if self._buffers is not plan.buffers:
             self._buffers = plan.buffers
-        if partial or any(fresh for _, _, fresh in plan.row_keys):
-            steps, fresh = plan.counts()
-            for i, g in enumerate(grads):
-                if g is not None:
-                    steps[i] += 1
-                    fresh[i] = False
-            plan.set_rows(self._group_of, steps, fresh)
-        else:  # every param one step further: the rows keep their params
-            plan.row_keys = [(gi, taken + 1, False) for gi, taken, _ in plan.row_keys]
         self._plan = plan
+        if skipped or any(fresh for _, _, fresh in plan.row_keys):
+            self._commit_partial(plan, grads)
+            return True
+        for key in plan.row_keys:  # every param one step further: the rows keep their params
+            key[1] += 1
+        if (self._clip_norm is None and self._nonfinite == "propagate"
+                and self._precision.rounding == "nearest"
+                and not any(callable(g.get("weight_decay")) for g in self.param_groups)):
+            self._fast = _Fast(plan, self.param_groups, [
+                (key, self._row_maker(key[0], self.param_groups[key[0]]))
+                for key in plan.row_keys])
         return True
 
     # ----------------------------------------------------------------- checkpoints
@@ -483,6 +551,7 @@ class Optimizer(GradPolicies, StateDicts):
         state = self.__dict__.copy()
         state["_steps"], state["_fresh"] = self._counts()
         state["_plan"] = None
+        state["_fast"] = None
         state["_group_cache"] = []
         del state["_index_by_id"], state["_coeff_getter"]
         return state

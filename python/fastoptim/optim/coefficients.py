@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["grad_coefficients", "eps_coefficients", "lerp_coefficients"]
+__all__ = ["grad_coefficients", "grad_parts", "eps_coefficients", "lerp_coefficients"]
 
 
 def grad_coefficients(
@@ -16,13 +16,21 @@ def grad_coefficients(
     ``p *= decay``, AdamW-style) or L2 (``weight_decay``, ``g += weight_decay * p``), the unused
     one neutral (1 or 0). ``decoupled`` defaults to the group's ``decoupled_weight_decay``
     option (False where it has none). Kernels ignore the entries they do not name."""
+    fixed, rate = grad_parts(group, decoupled)
+    return {**fixed, "decay": 1.0 - lr * rate}
+
+
+def grad_parts(group: dict[str, Any], decoupled: bool | None = None) -> tuple[dict, float]:
+    """:func:`grad_coefficients` in two parts, for rows built once per option set: the entries
+    that do not depend on lr, and the rate ``r`` of ``decay = 1 - lr * r`` (the decoupled
+    weight decay, or 0: then decay is exactly 1, since lr is finite)."""
     sign = -1.0 if group["maximize"] else 1.0
     wd = float(group["weight_decay"])
     if decoupled is None:
         decoupled = bool(group.get("decoupled_weight_decay", False))
     if decoupled:
-        return {"sign": sign, "decay": 1.0 - lr * wd, "weight_decay": 0.0}
-    return {"sign": sign, "decay": 1.0, "weight_decay": wd}
+        return {"sign": sign, "weight_decay": 0.0}, wd
+    return {"sign": sign, "weight_decay": wd}, 0.0
 
 
 def eps_coefficients(eps: float, in_sqrt: bool) -> dict[str, float]:

@@ -38,6 +38,7 @@ class GradPolicies:
         if value not in NONFINITE_POLICIES:
             raise ValueError(f"nonfinite must be one of {NONFINITE_POLICIES}, got {value!r}")
         self._nonfinite = value
+        self._fast = None  # the step's fast path is only for the default policies
 
     @property
     def clip_norm(self) -> float | None:
@@ -60,6 +61,7 @@ class GradPolicies:
                 raise ValueError(f"clip_norm must be finite and >= 0, got {value}")
             value = float(value)
         self._clip_norm = value
+        self._fast = None
 
     def _grad_scale(self, grads: list) -> float | None:
         """The clip coefficient (1.0 without clipping), or None to skip the step. The grads

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
+from .. import _native
 from .base import LR, Optimizer, ParamsT
-from .coefficients import grad_coefficients
+from .coefficients import grad_parts
 
-__all__ = ["SGD", "sgd_coefficients"]
+__all__ = ["SGD", "sgd_coefficients", "sgd_row"]
 
 
 def sgd_coefficients(
@@ -16,19 +17,37 @@ def sgd_coefficients(
     """The sgd kernel's coefficients (cpp/kernels/sgd.hpp) for one step, in float64: shared by
     :class:`SGD` and :func:`fastoptim.functional.sgd_`. ``fresh``: the momentum buffer is
     initialized from this step's gradient (torch's clone)."""
-    c = {
-        **grad_coefficients(options, lr),
-        "momentum": float(options["momentum"]),
-        "one_minus_dampening": 1.0 - float(options["dampening"]),
-        "nesterov": float(bool(options["nesterov"])),
-        "init_buffer": float(fresh),
-        "neg_lr": -lr,
-    }
+    return dict(zip(_NAMES, sgd_row(options, fresh)(lr, step)))
+
+
+_NAMES: tuple[str, ...] = tuple(_native.kernel_specs["sgd"][1])
+# sgd_row returns its tuple in this order (cpp/kernels/sgd.hpp's coefficient list)
+assert _NAMES == ("sign", "decay", "weight_decay", "momentum", "one_minus_dampening",
+                  "nesterov", "init_buffer", "neg_lr"), _NAMES
+
+
+def sgd_row(options: dict[str, Any],
+            fresh: bool = False) -> Callable[[float, int], tuple[float, ...]]:
+    """:func:`sgd_coefficients` as a row in kernel order, built once per option set (and
+    ``fresh``): the returned ``row(lr, step)`` computes only what depends on lr."""
+    fixed, rate = grad_parts(options)
+    sign, wd = fixed["sign"], fixed["weight_decay"]
+    momentum = float(options["momentum"])
+    one_minus_dampening = 1.0 - float(options["dampening"])
+    nesterov, init = float(bool(options["nesterov"])), float(fresh)
+
     if options["lr_in_momentum"]:
         # g' = -lr * g goes into the buffer and p += buf: the kernel's own loop with its
         # gradient scale and L2 term times -lr, and 1 for the step (p + 1 * x is exact).
-        c.update(sign=-lr * c["sign"], weight_decay=-lr * c["weight_decay"], neg_lr=1.0)
-    return c
+        def row(lr: float, step: int) -> tuple[float, ...]:
+            return (-lr * sign, 1.0 - lr * rate, -lr * wd, momentum, one_minus_dampening,
+                    nesterov, init, 1.0)
+    else:
+        def row(lr: float, step: int) -> tuple[float, ...]:
+            return (sign, 1.0 - lr * rate, wd, momentum, one_minus_dampening, nesterov, init,
+                    -lr)
+
+    return row
 
 
 class SGD(Optimizer):
@@ -108,3 +127,6 @@ class SGD(Optimizer):
         return ("momentum_buffer",) if group["momentum"] != 0 else ()
 
     _coefficients = staticmethod(sgd_coefficients)
+
+    def _row_maker(self, gi: int, group: dict[str, Any]) -> Callable[[float, int], tuple]:
+        return sgd_row(group)

@@ -32,10 +32,13 @@ class ReferencePlan:
     def check(self, grads, coeffs, rows: np.ndarray, keys=None) -> None:
         self._native.check(grads, coeffs, rows, keys)
 
-    def step(self, grads, coeffs, rows: np.ndarray, keys=None) -> None:
+    def step(self, grads, coeffs, rows: np.ndarray, keys=None) -> int:
+        """As the native step: returns how many params were skipped (grad None)."""
         self._native.check(grads, coeffs, rows, keys)
+        skipped = 0
         for i, p in enumerate(self._params):
             if grads[i] is None:
+                skipped += 1
                 continue
             c = dict(zip(self._coeff_names, map(float, coeffs[rows[i]])))
             bufs = self._buffers[i]
@@ -54,6 +57,7 @@ class ReferencePlan:
                     storage.store(buf, work[b], self._rounding, _rnd.buffer_key(seed, b))
             if master is not None:
                 storage.store(p, storage.flat(master), "nearest")
+        return skipped
 
 
 def _native_compute(buf) -> bool:
