@@ -33,6 +33,7 @@ inline T fo_sign(T x) {
 inline bool fo_flag(double c) { return c != 0.0; }
 
 #define FO_RESTRICT __restrict__
+#define FO_INLINE inline __attribute__((always_inline))
 
 // Runtime flags -> compile-time loop variant. A kernel packs its flags into the bits of
 // `variant` and gets `f(fo_bits<V>{})` called with the matching constant, so every loop is

@@ -21,6 +21,20 @@
 constexpr i64 kChunk = 1024;
 static_assert(kChunk % kQ8Block == 0, "chunks must hold whole quantization blocks");
 
+// Calls f(k, m) for each quantization block [k, k + m) of [0, n): m is the constant
+// kQ8Block for every whole block, so the block loops inlined into f run a known trip count
+// (no remainder loop, fully vectorized), and a plain i64 for a partial last block.
+struct fo_whole_block {
+    constexpr operator i64() const { return kQ8Block; }
+};
+
+template <class F>
+FO_INLINE void fo_for_blocks(i64 n, F&& f) {
+    i64 k = 0;
+    for (; k + kQ8Block <= n; k += kQ8Block) f(k, fo_whole_block{});
+    if (k < n) f(k, n - k);
+}
+
 // Loads elements [lo, lo + n) of `b` into `out` (float32). `lo` is a multiple of kQ8Block for
 // Q8 buffers.
 inline void fo_load(float* FO_RESTRICT out, const Buffer& b, i64 lo, i64 n) {
@@ -37,8 +51,7 @@ inline void fo_load(float* FO_RESTRICT out, const Buffer& b, i64 lo, i64 n) {
         }
         case kQ8Signed:
         case kQ8Unsigned:
-            for (i64 k = 0; k < n; k += kQ8Block) {
-                const i64 m = n - k < kQ8Block ? n - k : kQ8Block;
+            fo_for_blocks(n, [&](i64 k, auto m) {
                 const float scale = b.scales[(lo + k) / kQ8Block];
                 if (b.storage == kQ8Signed)
                     fo_q8_decode_signed(out + k, reinterpret_cast<const i8*>(b.data) + lo + k, m,
@@ -46,7 +59,7 @@ inline void fo_load(float* FO_RESTRICT out, const Buffer& b, i64 lo, i64 n) {
                 else
                     fo_q8_decode_unsigned(out + k, reinterpret_cast<const u8*>(b.data) + lo + k,
                                           m, scale);
-            }
+            });
             break;
         default: {  // kF32 (a master-weights grad may be float32 beside 16-bit storage)
             const float* FO_RESTRICT f = reinterpret_cast<const float*>(b.data) + lo;
@@ -95,8 +108,7 @@ inline void fo_store(const Buffer& b, const float* FO_RESTRICT in, i64 lo, i64 n
             u32 rnd[kChunk];
             const bool sr = rounding == kRoundStochastic;
             if (sr) fo_random_bits(rnd, key, index0 + lo, n);
-            for (i64 k = 0; k < n; k += kQ8Block) {
-                const i64 m = n - k < kQ8Block ? n - k : kQ8Block;
+            fo_for_blocks(n, [&](i64 k, auto m) {
                 const float scale = fo_q8_scale(in + k, m);
                 b.scales[(lo + k) / kQ8Block] = scale;
                 const float inv = 1.0f / scale;  // exact: a power of two (or NaN/inf/0)
@@ -107,7 +119,7 @@ inline void fo_store(const Buffer& b, const float* FO_RESTRICT in, i64 lo, i64 n
                 else
                     fo_q8_encode_unsigned(reinterpret_cast<u8*>(b.data) + lo + k, in + k, m,
                                           inv, r);
-            }
+            });
             break;
         }
         default: {

@@ -447,6 +447,7 @@ const Combo kCombos[] = {
     {"sr/f16+f16state", kF16, kF16, false, kF16, kRoundStochastic, 0xdeadbeefU, 1LL << 40},
     {"sr/f32+bf16state", kF32, kF32, false, kBF16, kRoundStochastic, 7U, 256},
     {"sr/f16+master+f16state", kF16, kF32, true, kF16, kRoundStochastic, 0x9e3779b9U, 0},
+    {"sr/q8state", kF32, kF32, false, kQ8, kRoundStochastic, 0x2545f491U, (1LL << 32) - 768},
     {"f64", kF64, kF64, false, kF64, kRoundNearest, 0, 0},
 };
 
