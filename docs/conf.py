@@ -28,6 +28,8 @@ html_theme = "alabaster"
 html_title = f"fastoptim {release}"
 
 autodoc_member_order = "bysource"
+# fastoptim.torch imports torch, which the docs build does not install
+autodoc_mock_imports = ["torch"]
 autodoc_typehints = "signature"
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False

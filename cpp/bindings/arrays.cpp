@@ -42,6 +42,26 @@ int code_storage(const py::array& a) {
     return -1;
 }
 
+py::array readable_array(const py::handle& obj, const std::string& what) {
+    if (py::isinstance<py::array>(obj)) return py::reinterpret_borrow<py::array>(obj);
+    const py::module_ np = py::module_::import("numpy");
+    if (py::hasattr(obj, "__dlpack__")) {
+        try {
+            return np.attr("from_dlpack")(obj);
+        } catch (py::error_already_set& e) {
+            throw py::value_error(what + ": a " + type_name(obj) +
+                                  " that NumPy cannot view through __dlpack__ (fastoptim reads "
+                                  "CPU memory in place, never a copy): " +
+                                  py::str(e.type().attr("__name__")).cast<std::string>() +
+                                  ": " + py::str(e.value()).cast<std::string>());
+        }
+    }
+    if (PyObject_CheckBuffer(obj.ptr()))
+        return np.attr("asarray")(py::memoryview(py::reinterpret_borrow<py::object>(obj)));
+    throw py::type_error(what + ": expected a numpy.ndarray (or a CPU array with __dlpack__ or "
+                         "the buffer protocol), got " + type_name(obj));
+}
+
 std::string dtype_name(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
 
 std::string shape_str(const py::array& a) {

@@ -22,6 +22,10 @@ std::string dtype_name(const py::array& a);
 std::string shape_str(const py::array& a);
 std::string strides_str(const py::array& a);
 std::string type_name(const py::handle& h);
+// `obj` as a NumPy array without a copy: an ndarray itself, or a view of any object with
+// __dlpack__ (JAX, torch, CuPy...) or the buffer protocol. A non-CPU or otherwise unreadable
+// object gives a ValueError/TypeError starting with `what`. For arrays that are only read.
+py::array readable_array(const py::handle& obj, const std::string& what);
 inline bool is_c(const py::array& a) { return (a.flags() & py::array::c_style) != 0; }
 inline bool is_f(const py::array& a) { return (a.flags() & py::array::f_style) != 0; }
 bool shapes_equal(const py::array& a, const py::array& b);

@@ -100,7 +100,10 @@ class Plan {
             py::handle ph = params[i];
             if (!py::isinstance<py::array>(ph))
                 throw py::type_error("param " + labels_[i] + ": expected a numpy.ndarray, got " +
-                                     type_name(ph));
+                                     type_name(ph) + " (params are updated in place, so they "
+                                     "are never converted: a conversion may copy; pass a "
+                                     "writable NumPy view of the memory, e.g. tensor.numpy(), "
+                                     "or use fastoptim.torch for torch tensors)");
             py::array p = py::reinterpret_borrow<py::array>(ph);
             check_writable(p, i, "param", float_storage(p), kFloatStorages);
             Tensor t{};
@@ -417,6 +420,8 @@ class Plan {
                 task.n = 0;
                 continue;
             }
+            if (!py::isinstance<py::array>(gobj))  // any CPU array, viewed without a copy
+                gobj = readable_array(gobj, "grad of param " + labels_[i]);
             check_grad(t, p, gobj, i);
             py::array g = py::reinterpret_borrow<py::array>(gobj);
             const std::int64_t r = rbase[i];

@@ -32,9 +32,7 @@ std::vector<double> grad_reduce(const py::sequence& grads, const std::string& op
     for (std::size_t i = 0; i < grads.size(); ++i) {
         py::object obj = grads[i];
         const std::string label = "grads[" + std::to_string(i) + "]";
-        if (!py::isinstance<py::array>(obj))
-            throw py::type_error(label + ": expected a numpy.ndarray, got " + type_name(obj));
-        py::array a = py::reinterpret_borrow<py::array>(obj);
+        py::array a = readable_array(obj, label);
         const int dtype = float_storage(a);
         if (dtype < 0)
             throw py::type_error(label + ": dtype " + dtype_name(a) + " is not supported (" +

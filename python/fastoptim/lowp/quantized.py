@@ -17,7 +17,7 @@ class Quantized:
     ``codes``: int8 (signed buffers, e.g. first moments: an E4M3 float of value / scale) or
     uint8 (unsigned buffers, second moments: E4M4), in the param's shape and memory order.
     ``scales``: float32, one per block, each a power of two (the largest at or below the
-    block's max |value|). The optimizer's kernels decode, update and re-encode them in one pass;
+    block's largest magnitude). The optimizer's kernels decode, update and re-encode them in one pass;
     read the values with ``np.asarray(q)`` or :meth:`dequantize` (a float32 copy). Formats, their
     source and accuracy: docs/lowp.rst.
     """

@@ -272,6 +272,12 @@ class Optimizer(GradPolicies, StateDicts):
         if len(set(named)) != len(named):
             raise ValueError("param names must be unique")
         for k, p in enumerate(arrays):
+            if not isinstance(p, np.ndarray):
+                raise TypeError(
+                    f"param {labels[k]}: expected a numpy.ndarray, got {type(p).__name__} "
+                    "(params are updated in place, so they are never converted: a conversion "
+                    "may copy; pass a writable NumPy view of the memory, e.g. tensor.numpy(), "
+                    "or use fastoptim.torch for torch tensors)")
             self._precision.check_param(p, labels[k])
         # Validates dtype, contiguity, writeability and that no two params share memory, for
         # the old and new params together; raises before anything here changes.

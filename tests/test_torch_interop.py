@@ -1,0 +1,224 @@
+"""fastoptim.torch (drop-in torch.optim optimizers) and zero-copy grads from any CPU array."""
+
+from __future__ import annotations
+
+import array
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import fastoptim as fo
+
+torch = pytest.importorskip("torch")
+import fastoptim.torch as fot  # noqa: E402
+
+# float64, 50 steps: torch and fastoptim differ only in operation order inside a few formulas
+# (~1 ulp per step, see test_torch_parity.py): measured <= 5e-15 absolute on O(1) params; a
+# wrong formula, a skipped or doubled step, or a lost option change is off by > 1e-6.
+RTOL = 1e-12
+ATOL = 1e-13
+
+
+def _mlp(seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(),
+                               torch.nn.Linear(16, 3)).double()
+
+
+def _data(seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(64, 8, dtype=torch.float64, generator=g), torch.randint(
+        0, 3, (64,), generator=g)
+
+
+def _train(make_opt, steps=50, make_sched=None, freeze=None, plateau=False):
+    model = _mlp()
+    X, y = _data()
+    if freeze is not None:
+        for i, p in enumerate(model.parameters()):
+            p.requires_grad_(i not in freeze)
+    opt = make_opt([p for p in model.parameters()])
+    sched = make_sched(opt) if make_sched else None
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(X), y)
+        loss.backward()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opt.step()
+            if sched is not None:
+                sched.step(loss.item()) if plateau else sched.step()
+        losses.append(loss.item())
+    return np.array(losses), [p.detach().clone() for p in model.parameters()], opt
+
+
+def _same(a, b):
+    la, pa, _ = a
+    lb, pb, _ = b
+    np.testing.assert_allclose(la, lb, rtol=RTOL, atol=ATOL)
+    for x, y in zip(pa, pb):
+        np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=RTOL, atol=ATOL)
+
+
+CASES = [("Adam", dict(lr=1e-2)), ("Adam", dict(lr=1e-2, weight_decay=0.01, amsgrad=True)),
+         ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)), ("AdamW", dict(lr=1e-2)),
+         ("RMSprop", dict(lr=1e-2, momentum=0.5, centered=True)), ("Adagrad", dict(lr=0.1)),
+         ("NAdam", dict(lr=1e-2)), ("RAdam", dict(lr=1e-2)), ("Adamax", dict(lr=1e-2)),
+         ("Adadelta", dict(lr=1.0))]
+
+
+@pytest.mark.parametrize("name, kw", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
+def test_mlp_matches_torch(name, kw):
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # torch's step counts and NAdam's mu_product
+    try:
+        ours = _train(lambda ps: getattr(fot, name)(ps, **kw))
+        theirs = _train(lambda ps: getattr(torch.optim, name)(ps, **kw))
+    finally:
+        torch.set_default_dtype(before)
+    _same(ours, theirs)
+    assert isinstance(ours[2], torch.optim.Optimizer)
+
+
+@pytest.mark.parametrize("sched", ["StepLR", "OneCycleLR", "ReduceLROnPlateau"])
+def test_torch_schedulers_drive_fastoptim(sched):
+    S = torch.optim.lr_scheduler
+    make = {"StepLR": lambda o: S.StepLR(o, step_size=10, gamma=0.5),
+            "OneCycleLR": lambda o: S.OneCycleLR(o, max_lr=3e-2, total_steps=60),
+            "ReduceLROnPlateau": lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=1)}[sched]
+    ours = _train(lambda ps: fot.Adam(ps, lr=1e-2), make_sched=make,
+                  plateau=sched == "ReduceLROnPlateau")
+    theirs = _train(lambda ps: torch.optim.Adam(ps, lr=1e-2), make_sched=make,
+                    plateau=sched == "ReduceLROnPlateau")
+    _same(ours, theirs)
+    assert ours[2].param_groups[0]["lr"] == theirs[2].param_groups[0]["lr"]
+
+
+def test_frozen_params_are_skipped_as_torch_does():
+    ours = _train(lambda ps: fot.Adam(ps, lr=1e-2), freeze={0})
+    theirs = _train(lambda ps: torch.optim.Adam(ps, lr=1e-2), freeze={0})
+    _same(ours, theirs)
+    assert torch.equal(ours[1][0], _mlp().state_dict()["0.weight"])  # never moved
+    assert next(iter(_mlp().parameters())) not in ours[2].state
+
+
+@pytest.mark.parametrize("direction", ["torch->fastoptim", "fastoptim->torch"])
+def test_state_dict_moves_both_ways_and_training_continues(direction):
+    def run(first, second):
+        model = _mlp()
+        X, y = _data()
+        ps = list(model.parameters())
+        opt = first(ps)
+        for _ in range(10):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(X), y).backward()
+            opt.step()
+        sd = opt.state_dict()
+        opt2 = second(ps)
+        opt2.load_state_dict(sd)
+        for _ in range(10):
+            opt2.zero_grad()
+            torch.nn.functional.cross_entropy(model(X), y).backward()
+            opt2.step()
+        return [p.detach().clone() for p in ps], opt2
+
+    ours_cls = lambda ps: fot.Adam(ps, lr=1e-2, amsgrad=True)  # noqa: E731
+    torch_cls = lambda ps: torch.optim.Adam(ps, lr=1e-2, amsgrad=True)  # noqa: E731
+    pair = (torch_cls, ours_cls) if direction == "torch->fastoptim" else (ours_cls, torch_cls)
+    got, opt2 = run(*pair)
+    want, _ = run(torch_cls, torch_cls)
+    for x, y in zip(got, want):
+        np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=RTOL, atol=ATOL)
+    p0 = next(iter(opt2.state))
+    assert float(opt2.state[p0]["step"]) == 20
+
+
+def test_closure_hooks_version_counter_and_add_param_group():
+    model = _mlp()
+    X, y = _data()
+    opt = fot.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    calls = []
+    opt.register_step_post_hook(lambda o, args, kwargs: calls.append("post"))
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(X), y)
+        loss.backward()
+        return loss
+
+    p = next(iter(model.parameters()))
+    v = p._version
+    loss = opt.step(closure)
+    assert isinstance(loss, torch.Tensor) and calls == ["post"]
+    assert p._version > v  # autograd sees the in-place update
+    extra = torch.zeros(5, dtype=torch.float64, requires_grad=True)
+    opt.add_param_group({"params": [extra], "lr": 1.0})
+    closure()  # zero_grad + backward: the new param has no grad from the model
+    extra.grad = torch.ones(5, dtype=torch.float64)
+    opt.step()
+    assert torch.equal(extra.detach(), torch.full((5,), -1.0, dtype=torch.float64))
+
+
+def test_errors_name_the_param_and_change_nothing():
+    with pytest.raises(ValueError, match="not contiguous"):
+        fot.Adam([torch.zeros(4, 4).t().requires_grad_()])
+    with pytest.raises(ValueError, match="meta"):
+        fot.Adam([torch.zeros(3, device="meta")])
+    with pytest.raises(TypeError, match="int64"):
+        fot.Adam([torch.zeros(3, dtype=torch.int64)])
+    with pytest.raises(ValueError, match="capturable"):
+        fot.Adam([torch.zeros(3, requires_grad=True)], capturable=True)
+    a = torch.ones(3, requires_grad=True)
+    b = torch.ones(3, requires_grad=True)
+    opt = fot.Adam([a, b], lr=0.1)
+    a.grad = torch.ones(3)
+    b.grad_dtype = None  # torch >= 2.10 refuses a grad of another dtype unless asked
+    b.grad = torch.ones(3, dtype=torch.float64)  # another dtype: refused, a unchanged too
+    with pytest.raises(TypeError, match="param params\\[1\\]"):
+        opt.step()
+    assert torch.equal(a.detach(), torch.ones(3)) and len(opt.state) == 0
+    b.grad = torch.sparse_coo_tensor([[0]], [1.0], (3,), check_invariants=True)
+    with pytest.raises(TypeError, match="sparse"):
+        opt.step()
+    assert torch.equal(a.detach(), torch.ones(3))
+
+
+def test_fastoptim_torch_needs_torch_and_fastoptim_does_not_import_it():
+    code = ("import sys; import fastoptim; assert 'torch' not in sys.modules\n"
+            "sys.modules['torch'] = None\n"
+            "try:\n    import fastoptim.torch\nexcept ImportError as e:\n"
+            "    assert 'pip install torch' in str(e), e; print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+# ---------------------------------------------------------- any CPU array as a NumPy grad
+def test_grads_from_dlpack_and_buffer_objects_without_a_copy():
+    p, ref = np.zeros(4, np.float32), np.zeros(4, np.float32)
+    opt, ropt = fo.Adam([p], lr=0.1), fo.Adam([ref], lr=0.1)
+    g = np.arange(4, dtype=np.float32)
+    readonly = g.copy()
+    readonly.flags.writeable = False
+    for obj in (torch.from_numpy(g.copy()), array.array("f", g.tolist()), memoryview(g.copy()),
+                readonly):
+        opt.step([obj])
+        ropt.step([g])
+        assert np.array_equal(p, ref), type(obj)
+    assert np.isclose(fo.grad_norm([torch.from_numpy(g)]), np.linalg.norm(g))
+    with pytest.raises(ValueError, match="grad of param params\\[0\\].*__dlpack__"):
+        opt.step([torch.ones(4, requires_grad=True)])
+    with pytest.raises(ValueError, match="meta"):
+        opt.step([torch.ones(4, device="meta")])
+    with pytest.raises(TypeError, match="expected a numpy.ndarray"):
+        opt.step([[1.0, 2.0, 3.0, 4.0]])
+    assert np.array_equal(p, ref)
+
+
+def test_params_are_never_converted():
+    with pytest.raises(TypeError, match="never converted"):
+        fo.Adam([torch.zeros(3)])
