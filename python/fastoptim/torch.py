@@ -90,10 +90,7 @@ class _StateView(Mapping):
         self._opt = opt
 
     def _index(self, p: Any) -> int | None:
-        for i, q in enumerate(self._opt._tensors):
-            if q is p:
-                return i
-        return None
+        return self._opt._index_of.get(id(p))
 
     def __getitem__(self, p: Any) -> dict[str, Any]:
         i = self._index(p)
@@ -150,6 +147,7 @@ class _Optimizer(torch.optim.Optimizer):
         self._fo_whole = whole
         self._fo = None
         self._tensors: list[torch.Tensor] = []
+        self._index_of: dict[int, int] = {}  # id(param tensor) -> index (opt.state lookups)
         self._arrays: list[np.ndarray] = []
         super().__init__(params, {**probe.defaults, **switches})
         groups = [{"params": [self._arrays[i] for i in idx],
@@ -178,6 +176,8 @@ class _Optimizer(torch.optim.Optimizer):
         except Exception:
             self.param_groups.pop()
             raise
+        for k, p in enumerate(group["params"]):
+            self._index_of[id(p)] = start + k
         self._tensors += list(group["params"])
         self._arrays += arrays
 

@@ -196,7 +196,7 @@ class Optimizer(GradPolicies, StateDicts):
 
     @property
     def rounding(self) -> str:
-        """``"nearest"`` or ``"stochastic"``: how 16-bit stores round (read-only)."""
+        """``"nearest"`` or ``"stochastic"``: how 16-bit and int8 stores round (read-only)."""
         return self._precision.rounding
 
     @property
