@@ -24,7 +24,7 @@ int reduce_op(const std::string& name) {
 }
 
 std::vector<double> grad_reduce(const py::sequence& grads, const std::string& op_name,
-                                double p) {
+                                double p, bool blocks) {
     const int op = reduce_op(op_name);
     std::vector<ReduceTask> tasks;
     std::vector<py::array> refs;  // alive while the GIL is released
@@ -44,13 +44,17 @@ std::vector<double> grad_reduce(const py::sequence& grads, const std::string& op
     }
     const int threads = get_num_threads();
     py::gil_scoped_release release;
-    return reduce_tasks(tasks, op, p, threads);
+    return reduce_tasks(tasks, op, p, threads, blocks);
 }
 
 }  // namespace
 
 void register_reduce(py::module_& m) {
     m.def("grad_reduce", &grad_reduce, py::arg("grads"), py::arg("op"), py::arg("p") = 2.0,
+          py::arg("blocks") = false,
           "Per-array sumsq / sumabs / maxabs / sumpow (|x|^p) / nonfinite count, deterministic "
-          "for every ISA and thread count (fixed blocks, fixed order), accumulated in float64.");
+          "for every ISA and thread count (fixed blocks, fixed order), accumulated in float64. "
+          "blocks=True: the per-block results (reduce_block elements each), array by array; "
+          "an array's result is their sum in order from 0.");
+    m.attr("reduce_block") = kReduceBlock;
 }

@@ -8,7 +8,7 @@
 namespace fastoptim {
 
 std::vector<double> reduce_tasks(const std::vector<ReduceTask>& tasks, int op, double p,
-                                 int num_threads) {
+                                 int num_threads, bool per_block) {
     const KernelTable table = active_table();
     struct Block {
         std::size_t task;
@@ -28,6 +28,7 @@ std::vector<double> reduce_tasks(const std::vector<ReduceTask>& tasks, int op, d
     };
     run_blocks(static_cast<std::int64_t>(blocks.size()),
                std::max<std::int64_t>(1, grain() / kReduceBlock), num_threads, run);
+    if (per_block) return partial;
     // Combine in block order, on this thread.
     std::vector<double> out(tasks.size(), 0.0);
     for (std::size_t k = 0; k < blocks.size(); ++k) {

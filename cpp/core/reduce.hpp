@@ -20,8 +20,11 @@ struct ReduceTask {
 // Elements per block (a multiple of the reduction lanes).
 constexpr std::int64_t kReduceBlock = 1 << 14;
 
-// One result per task: sum (or max, for the max op) over its blocks, in block order.
+// One result per task: sum (or max, for the max op) over its blocks, in block order, starting
+// from 0. With per_block, the block results themselves, task by task (an empty task has none):
+// combining a task's run of them in order from 0 gives its result (fastoptim.distributed
+// combines the blocks of a param cut into pieces on several processes so).
 std::vector<double> reduce_tasks(const std::vector<ReduceTask>& tasks, int op, double p,
-                                 int num_threads);
+                                 int num_threads, bool per_block = false);
 
 }  // namespace fastoptim

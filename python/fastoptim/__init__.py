@@ -40,7 +40,16 @@ from .optim import (
 
 _init_from_env()
 
-from . import functional, keras, lowp, lr_scheduler, optax, reference, schedules  # noqa: E402
+from . import (  # noqa: E402
+    distributed,
+    functional,
+    keras,
+    lowp,
+    lr_scheduler,
+    optax,
+    reference,
+    schedules,
+)
 
 __all__ = [
     "__version__",
@@ -62,6 +71,7 @@ __all__ = [
     "keras",
     "optax",
     "lowp",
+    "distributed",
     "clip_grad_norm_",
     "clip_grad_value_",
     "grad_norm",

@@ -41,7 +41,7 @@ import numpy as np
 from .lowp.dtypes import bfloat16, storage_name
 from .lowp.quantized import Quantized
 
-__all__ = ["save", "load", "FORMAT", "VERSION"]
+__all__ = ["save", "load", "write_state_dict", "read_state_dict", "FORMAT", "VERSION"]
 
 FORMAT = "fastoptim-optimizer"
 VERSION = 1
@@ -138,7 +138,12 @@ def save(opt, path: str | os.PathLike) -> None:
     loses power, and after ``save`` returns it is the new one. Temporary files of killed
     savers on this machine are removed by the next ``save`` to the same path.
     """
-    sd = opt.state_dict()
+    write_state_dict(opt.state_dict(), path, int(getattr(opt, "skipped_steps", 0)))
+
+
+def write_state_dict(sd: Mapping[str, Any], path: str | os.PathLike,
+                     skipped_steps: int = 0) -> None:
+    """:func:`save` of a state dict (fastoptim.distributed writes a gathered one so)."""
     arrays: dict[str, np.ndarray] = {}
     scalars: dict[str, dict[str, Any]] = {}
     for i, st in sd["state"].items():
@@ -157,7 +162,7 @@ def save(opt, path: str | os.PathLike) -> None:
               for gi, g in enumerate(sd["param_groups"])]
     meta = {"format": FORMAT, "version": VERSION, "optimizer": sd["optimizer"],
             "state_dict_format": sd["format"], "state": scalars, "param_groups": groups,
-            "skipped_steps": int(getattr(opt, "skipped_steps", 0))}
+            "skipped_steps": int(skipped_steps)}
     arrays[_META] = np.array(json.dumps(meta))
     path = os.fspath(path)
     _remove_stale_tmps(path)
@@ -198,6 +203,16 @@ def _read(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 def load(opt, path: str | os.PathLike) -> None:
     """Restore ``opt`` from a file written by :func:`save`. The file and the state it holds are
     validated completely before anything changes (``ValueError``/``TypeError`` otherwise)."""
+    sd, skipped = read_state_dict(path, opt)
+    opt.load_state_dict(sd)
+    if hasattr(opt, "skipped_steps"):
+        opt.skipped_steps = skipped
+
+
+def read_state_dict(path: str | os.PathLike, opt) -> tuple[dict[str, Any], int]:
+    """The state dict in a file written by :func:`save`, and its skipped-step count, for
+    ``opt`` (whose schedules stand in for the ones stored by name); not yet validated
+    against it (``load_state_dict`` does that)."""
     path = os.fspath(path)
     meta, arrays = _read(path)
     try:
@@ -232,8 +247,10 @@ def load(opt, path: str | os.PathLike) -> None:
                         f"{value['__callable__']}; the optimizer must have the same schedule "
                         "there before loading")
                 saved[key] = mine
-    opt.load_state_dict({"optimizer": meta.get("optimizer"),
-                         "format": meta.get("state_dict_format"),
-                         "state": state, "param_groups": groups})
-    if hasattr(opt, "skipped_steps"):
-        opt.skipped_steps = int(meta.get("skipped_steps", 0))
+    sd = {"optimizer": meta.get("optimizer"), "format": meta.get("state_dict_format"),
+          "state": state, "param_groups": groups}
+    try:
+        skipped = int(meta.get("skipped_steps", 0))
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: malformed fastoptim checkpoint (skipped_steps)") from None
+    return sd, skipped

@@ -213,7 +213,8 @@ def _run(data: Dataset | None, out: str | Path, settings: Settings, tasks: Seque
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m fastoptim.demo [--out DIR] [--epochs N] [--quick]``."""
+    """``python -m fastoptim.demo [--out DIR] [--epochs N] [--quick]`` or
+    ``mpiexec -n N python -m fastoptim.demo --distributed [--epochs N]``."""
     parser = argparse.ArgumentParser(
         prog="python -m fastoptim.demo",
         description="Train logistic regression and an MLP on scikit-learn's digits with "
@@ -224,11 +225,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"--quick {QUICK.epochs})")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke test: no lr search, few epochs, small ablation (< 20 s)")
+    parser.add_argument("--distributed", action="store_true",
+                        help="under mpiexec: train the MLP data-parallel with Adam's state "
+                             "sharded over the ranks, beside one process (needs the mpi extra)")
     args = parser.parse_args(argv)
+    if args.epochs is not None and args.epochs < 1:
+        parser.error("--epochs must be >= 1")
+    if args.distributed:
+        from .distributed import run_distributed
+
+        run_distributed(epochs=args.epochs or 10)
+        return 0
     settings = QUICK if args.quick else DEFAULT
     if args.epochs is not None:
-        if args.epochs < 1:
-            parser.error("--epochs must be >= 1")
         settings = replace(settings, epochs=args.epochs)
     run(out=args.out, settings=settings)
     return 0

@@ -158,6 +158,9 @@ class Optimizer(GradPolicies, StateDicts):
         self._fresh: list[bool] = []
         self._buffers: list[dict[str, Any]] = []
         self._plan: _Plan | None = None
+        # (ids, offsets) for the native plan: stochastic rounding's param ids and the index of
+        # each param's element 0 (fastoptim.distributed steps pieces of params; None: i, 0).
+        self._element_ids: tuple = (None, None)
         spec = _native.kernel_specs[self._kernel]
         self._state_names: tuple[str, ...] = tuple(spec[0][2:])
         self._coeff_names: tuple[str, ...] = tuple(spec[1])
@@ -396,7 +399,8 @@ class Optimizer(GradPolicies, StateDicts):
         states = {n: [native_form(b.get(n)) for b in buffers]
                   for n in (*self._state_names, MASTER)}
         labels = [param_label(n, i) for i, n in enumerate(self._names)]
-        native = _native.Plan(self._kernel, self._params, states, labels, precision.rounding)
+        native = _native.Plan(self._kernel, self._params, states, labels, precision.rounding,
+                              *self._element_ids)
         if self._backend == "reference":
             from ..reference.backend import ReferencePlan
 
@@ -463,6 +467,20 @@ class Optimizer(GradPolicies, StateDicts):
         """The step with every option checked; sets up the fast path where it applies."""
         if type(grads) is not list:
             grads = self._grad_list(grads)
+        plan, rows, row_keys = self._prepare_step()
+        scale = 1.0
+        if self._clip_norm is not None or self._nonfinite != "propagate":
+            plan.native.check(grads, rows, plan.rows, row_keys)  # every grad valid first
+            scale = self._grad_scale(grads)
+            if scale is None:
+                self.skipped_steps += 1
+                return False
+        self._run_step(plan, rows, row_keys, grads, scale)
+        return True
+
+    def _check_groups(self) -> bool:
+        """Validates the options of every group that changed since the last step (and
+        derives its state layout); True if any changed or no plan exists yet."""
         # Options are validated (and the state layout derived) only when a group's options
         # changed since the last step: the per-step Python cost stays a few microseconds.
         cache = self._group_cache
@@ -486,9 +504,15 @@ class Optimizer(GradPolicies, StateDicts):
             else:
                 cache.append(entry)
             changed = True
+        return changed
+
+    def _prepare_step(self) -> tuple[_Plan, list, list | None]:
+        """Everything of a step that can fail, before any buffer is written: the options
+        checked, the plan (new buffers not yet committed), and the coefficient rows (schedules
+        called) with the stochastic-rounding keys. Returns (plan, rows, row keys)."""
         plan = self._plan
-        if changed:
-            layout = [entry[2] for entry in cache]
+        if self._check_groups():
+            layout = [entry[2] for entry in self._group_cache]
             if plan is None or plan.layout != layout:
                 plan = self._make_plan(layout)
         rows = []
@@ -510,15 +534,21 @@ class Optimizer(GradPolicies, StateDicts):
         if self._precision.rounding == "stochastic":
             seed = self._precision.seed
             row_keys = [_rounding.row_key(seed, taken + 1) for _, taken, _ in plan.row_keys]
-        if self._clip_norm is not None or self._nonfinite != "propagate":
-            plan.native.check(grads, rows, plan.rows, row_keys)  # every grad valid first
-            scale = self._grad_scale(grads)
-            if scale is None:
-                self.skipped_steps += 1
-                return False
-            if scale != 1.0:
-                k = self._sign_index
-                rows = [row[:k] + (row[k] * scale,) + row[k + 1:] for row in rows]
+        return plan, rows, row_keys
+
+    def _begin_step(self) -> None:
+        """Hook: called before a step computes its coefficients (NAdam resets the products
+        of the step in progress). ``step`` calls it, and callers of ``_prepare_step``."""
+
+    def _commit_step(self) -> None:
+        """Hook: called after a step committed (NAdam keeps its products)."""
+
+    def _run_step(self, plan: _Plan, rows: list, row_keys: list | None, grads: list,
+                  scale: float) -> None:
+        """Runs a prepared step with the grads scaled by ``scale`` (clipping) and commits it."""
+        if scale != 1.0:
+            k = self._sign_index
+            rows = [row[:k] + (row[k] * scale,) + row[k + 1:] for row in rows]
         skipped = plan.native.step(grads, rows, plan.rows, row_keys)
         # Commit: the backend returned, so every buffer was written.
         if self._buffers is not plan.buffers:
@@ -526,7 +556,7 @@ class Optimizer(GradPolicies, StateDicts):
         self._plan = plan
         if skipped or any(fresh for _, _, fresh in plan.row_keys):
             self._commit_partial(plan, grads)
-            return True
+            return
         for key in plan.row_keys:  # every param one step further: the rows keep their params
             key[1] += 1
         if (self._clip_norm is None and self._nonfinite == "propagate"
@@ -535,7 +565,6 @@ class Optimizer(GradPolicies, StateDicts):
             self._fast = _Fast(plan, self.param_groups, [
                 (key, self._row_maker(key[0], self.param_groups[key[0]]))
                 for key in plan.row_keys])
-        return True
 
     # ----------------------------------------------------------------- checkpoints
     def save(self, path) -> None:

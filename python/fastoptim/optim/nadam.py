@@ -138,13 +138,20 @@ class NAdam(Optimizer):
         return coefficients
 
     def step(self, grads: GradsT) -> bool:
-        self._mu_pending = {}
+        self._begin_step()
         applied = super().step(grads)
-        if applied:  # the step committed: so does the product of its mu's
-            products = {**self._mu_product, **self._mu_pending}
-            at = {(gi, taken) for gi, taken, _ in self._plan.row_keys}
-            self._mu_product = {k: v for k, v in products.items() if k in at}
+        if applied:
+            self._commit_step()
         return applied
+
+    def _begin_step(self) -> None:
+        self._mu_pending = {}
+
+    def _commit_step(self) -> None:
+        # the step committed: so does the product of its mu's
+        products = {**self._mu_product, **self._mu_pending}
+        at = {(gi, taken) for gi, taken, _ in self._plan.row_keys}
+        self._mu_product = {k: v for k, v in products.items() if k in at}
 
     step.__doc__ = Optimizer.step.__doc__
 

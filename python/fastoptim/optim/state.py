@@ -60,7 +60,11 @@ class StateDicts:
         for i in range(len(self._params)):
             st = self._param_state(i)
             if st:
-                state[i] = {k: (v.copy() if isinstance(v, (np.ndarray, Quantized)) else v)
+                # copies in the buffers' own memory order (a Fortran-order param's state
+                # stays Fortran-order, as int8 codes must, their scales being per block of
+                # memory)
+                state[i] = {k: (v.copy(order="K") if isinstance(v, np.ndarray)
+                                else v.copy() if isinstance(v, Quantized) else v)
                             for k, v in st.items()}
         groups = []
         start = 0
