@@ -47,6 +47,46 @@ std::vector<double> grad_reduce(const py::sequence& grads, const std::string& op
     return reduce_tasks(tasks, op, p, threads, blocks);
 }
 
+// out = the mean of parts in order (core/reduce.hpp); float32 or float64, all of one dtype and
+// size, C-contiguous (1-D views). out must not overlap a part (checked): a run of out is
+// written after every part's run was read, but the next run's parts would see it.
+void mean_into(py::array out, const py::sequence& parts) {
+    const int dtype = float_storage(out);
+    if (dtype != kF32 && dtype != kF64)
+        throw py::type_error("mean_into: out must be float32 or float64, got " + dtype_name(out));
+    if (!(out.flags() & py::array::c_style) || !out.writeable())
+        throw py::value_error("mean_into: out must be a writable C-contiguous array");
+    if (parts.size() == 0) throw py::value_error("mean_into: no parts");
+    std::vector<py::array> refs;
+    std::vector<const void*> ptrs;
+    const auto lo = reinterpret_cast<std::uintptr_t>(out.data());
+    const auto hi = lo + static_cast<std::uintptr_t>(out.nbytes());
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        py::object obj = parts[i];
+        py::array a = readable_array(obj, "parts[" + std::to_string(i) + "]");
+        if (float_storage(a) != dtype || a.size() != out.size() ||
+            !(a.flags() & py::array::c_style))
+            throw py::value_error("mean_into: parts[" + std::to_string(i) + "] must be a "
+                                  "C-contiguous array of out's dtype and size");
+        const auto plo = reinterpret_cast<std::uintptr_t>(a.data());
+        if (out.size() > 0 && plo < hi && lo < plo + static_cast<std::uintptr_t>(a.nbytes()))
+            throw py::value_error("mean_into: out overlaps parts[" + std::to_string(i) + "]");
+        ptrs.push_back(a.data());
+        refs.push_back(std::move(a));
+    }
+    const int k = static_cast<int>(ptrs.size());
+    const std::int64_t n = static_cast<std::int64_t>(out.size());
+    void* o = out.mutable_data();
+    const int threads = get_num_threads();
+    py::gil_scoped_release release;
+    if (dtype == kF32)
+        mean_in_order(reinterpret_cast<const float* const*>(ptrs.data()), k,
+                      static_cast<float*>(o), n, threads);
+    else
+        mean_in_order(reinterpret_cast<const double* const*>(ptrs.data()), k,
+                      static_cast<double*>(o), n, threads);
+}
+
 }  // namespace
 
 void register_reduce(py::module_& m) {
@@ -57,4 +97,7 @@ void register_reduce(py::module_& m) {
           "blocks=True: the per-block results (reduce_block elements each), array by array; "
           "an array's result is their sum in order from 0.");
     m.attr("reduce_block") = kReduceBlock;
+    m.def("mean_into", &mean_into, py::arg("out"), py::arg("parts"),
+          "out = (sum of parts in order, in float64) / len(parts), rounded once: the average "
+          "over ranks of fastoptim.distributed (float32/float64).");
 }

@@ -27,4 +27,11 @@ constexpr std::int64_t kReduceBlock = 1 << 14;
 std::vector<double> reduce_tasks(const std::vector<ReduceTask>& tasks, int op, double p,
                                  int num_threads, bool per_block = false);
 
+// out[i] = (parts[0][i] + parts[1][i] + ... + parts[k-1][i]) / k, the sum in float64 in that
+// order, divided once and rounded once to T (float or double): fastoptim.distributed's average
+// over ranks, with the bits of NumPy's float64 arithmetic (no reassociation, no FMA: additions
+// and one division). Elementwise, so threads and vector width cannot change a result.
+template <class T>
+void mean_in_order(const T* const* parts, int k, T* out, std::int64_t n, int num_threads);
+
 }  // namespace fastoptim

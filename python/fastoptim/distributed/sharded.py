@@ -19,6 +19,7 @@ A step, on every rank (each arrow a collective):
 from __future__ import annotations
 
 import math
+import time
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -36,6 +37,7 @@ from .layout import Piece, shard_layout
 __all__ = ["ShardedOptimizer", "average_grads"]
 
 _POLICY_OPTIONS = ("clip_norm", "nonfinite")
+_GRADS, _PARAMS = 1, 2  # message tags
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
@@ -51,7 +53,13 @@ def _order(a: np.ndarray) -> str:
 
 
 def _mean_into(out: np.ndarray, parts: list[np.ndarray], acc: np.ndarray) -> None:
-    """out = (sum of parts in order, in float64) / len(parts), rounded once to out's dtype."""
+    """out = (sum of parts in order, in float64) / len(parts), rounded once to out's dtype
+    (1-D arrays; natively for float32/float64, with NumPy's bits; ``acc``: float64 scratch of
+    out's size for 16-bit grads)."""
+    if out.dtype == np.float32 or out.dtype == np.float64:
+        _native.mean_into(out, parts)
+        return
+    acc = acc[:out.size]
     np.copyto(acc, parts[0], casting="unsafe")
     for part in parts[1:]:
         np.add(acc, part, out=acc, casting="unsafe")
@@ -80,7 +88,8 @@ def average_grads(grads_per_rank: list[list[np.ndarray | None]]) -> list[np.ndar
             raise ValueError(f"grads[{i}] is None on some ranks only")
         parts = [np.asarray(p) for p in parts]
         avg = np.empty_like(parts[0])
-        _mean_into(_flat(avg), [_flat(p) for p in parts], np.empty(avg.size, np.float64))
+        _mean_into(_flat(avg), [_flat(p) for p in parts],
+                   np.empty(avg.size if avg.itemsize == 2 else 0, np.float64))
         out.append(avg)
     return out
 
@@ -100,43 +109,42 @@ def _grad_dtypes(opt: Optimizer, p: np.ndarray) -> tuple[np.dtype, ...]:
 
 
 class _Exchange:
-    """Byte counts and buffers of the grad exchange and the param all-gather for one pattern of
-    None grads (cached: the pattern rarely changes)."""
+    """The messages of one step for one pattern of None grads and grad dtypes (cached: the
+    pattern rarely changes). Point to point on the optimizer's own communicator, straight from
+    and into the arrays: rank s sends rank r each of r's pieces of its grads, and each of its
+    own updated pieces of the params; MPI's non-overtaking order between two ranks matches
+    every message to the receive posted for it. No packing, and the params are gathered in
+    place."""
 
-    __slots__ = ("grad_recv", "grad_send", "mine", "mine_offsets", "param_offsets",
-                 "param_recv", "param_send", "rank_bytes", "rank_offsets", "send_bytes",
-                 "send_offsets", "stepped")
+    __slots__ = ("grad_bufs", "mine", "param_recvs", "param_sends", "send_pieces", "shard_grads",
+                 "stepped", "dtypes")
 
-    def __init__(self, sharded: ShardedOptimizer, stepped: list[bool], grad_itemsize: list[int]):
+    def __init__(self, sharded: ShardedOptimizer, stepped: list[bool], dtypes: list):
         world, rank = sharded.world_size, sharded.rank
-        params = sharded._params
-        layout = sharded._layout
-        self.stepped = stepped
-        # grads: rank s sends rank r the bytes of r's pieces of s's grads, in piece order
-        self.send_bytes = [sum((p.stop - p.start) * grad_itemsize[p.param]
-                               for p in layout[r] if stepped[p.param]) for r in range(world)]
-        self.send_offsets = np.cumsum([0, *self.send_bytes[:-1]]).tolist()
-        self.grad_send = np.empty(sum(self.send_bytes), np.uint8)
-        mine = self.send_bytes[rank]
-        self.grad_recv = np.empty(world * mine, np.uint8)
-        self.mine = [p for p in layout[rank] if stepped[p.param]]
-        offs, o = [], 0
-        for p in self.mine:
-            offs.append(o)
-            o += (p.stop - p.start) * grad_itemsize[p.param]
-        self.mine_offsets = offs
-        # params: every rank's stepped pieces, gathered in rank order = param order
-        self.rank_bytes = [sum((p.stop - p.start) * params[p.param].itemsize
-                               for p in layout[r] if stepped[p.param]) for r in range(world)]
-        self.rank_offsets = np.cumsum([0, *self.rank_bytes[:-1]]).tolist()
-        self.param_send = np.empty(self.rank_bytes[rank], np.uint8)
-        self.param_recv = np.empty(sum(self.rank_bytes), np.uint8)
-        offs, o = [], 0
-        for i, p in enumerate(params):
-            offs.append(o)
-            if stepped[i]:
-                o += p.nbytes
-        self.param_offsets = offs
+        layout, flats = sharded._layout, sharded._flats
+        self.stepped, self.dtypes = stepped, dtypes
+
+        def live(pieces):
+            return [p for p in pieces if stepped[p.param] and p.stop > p.start]
+
+        self.mine = live(layout[rank])
+        # grads: to each other rank, its pieces (views made per step: the grads are new
+        # arrays every step); from each other rank, into one buffer per (piece, rank)
+        self.send_pieces = [(r, live(layout[r])) for r in range(world) if r != rank]
+        self.grad_bufs = {p: [None if r == rank else np.empty(p.stop - p.start, dtypes[p.param])
+                              for r in range(world)] for p in self.mine}
+        self.shard_grads = {p: np.empty(p.stop - p.start, dtypes[p.param]) for p in self.mine}
+        # params: this rank's pieces to every other rank; every other rank's pieces into the
+        # params themselves
+        self.param_sends = [(r, [_bytes(flats[p.param][p.start:p.stop]) for p in self.mine])
+                            for r in range(world) if r != rank]
+        self.param_recvs = [(r, [_bytes(flats[p.param][p.start:p.stop]) for p in live(layout[r])])
+                            for r in range(world) if r != rank]
+
+
+def _bytes(a: np.ndarray) -> list:
+    """An mpi4py buffer spec of a 1-D contiguous array's bytes (any dtype, bfloat16 too)."""
+    return [a.view(np.uint8), collective.mpi().BYTE]
 
 
 class ShardedOptimizer:
@@ -178,7 +186,10 @@ class ShardedOptimizer:
     def __init__(self, optimizer_class: type, params: Any, comm: Any, *,
                  average_grads: bool = True, **options: Any) -> None:
         comm = collective.check_comm(comm)
+        #: The communicator given; the optimizer's own messages go over a duplicate of it
+        #: (``comm.Dup()``), so they never mix with the caller's.
         self.comm = comm
+        self._comm = comm.Dup()
         #: This process's rank in ``comm``, and the number of ranks.
         self.rank: int = comm.Get_rank()
         self.world_size: int = comm.Get_size()
@@ -199,12 +210,12 @@ class ShardedOptimizer:
             template = optimizer_class(params, **options)
         except (TypeError, ValueError) as e:
             error = e
-        collective.agree(comm, error)
+        collective.agree(self._comm, error)
         self._template: Optimizer = template
         self._class = optimizer_class
         self.average_grads = bool(average_grads)
         self._params: list[np.ndarray] = template._params
-        mismatch = collective.first_mismatch(comm.allgather(self._signature(options)))
+        mismatch = collective.first_mismatch(self._comm.allgather(self._signature(options)))
         if mismatch:
             raise ValueError(mismatch)
         self._layout = shard_layout([p.size for p in self._params], self.world_size)
@@ -213,10 +224,14 @@ class ShardedOptimizer:
         self.skipped_steps = 0
         #: The global grads' 2-norm at the last step that computed it (clip_norm/nonfinite).
         self.last_grad_norm: float | None = None
+        #: Where the last completed step's time went on this rank (seconds): "check" (grads,
+        #: options, coefficients and the agreement), "exchange" (the grads' messages),
+        #: "average", "policies" (the global norm), "step" (the shard's kernels), "gather"
+        #: (the params' messages). Waiting for slower ranks counts where it happens.
+        self.last_step_seconds: dict[str, float] = {}
         self._options = {k: v for k, v in options.items() if k not in _POLICY_OPTIONS}
         self._inner = self._make_inner()
         self._exchange: _Exchange | None = None
-        self._itemsizes: list[int] | None = None
         self._grad_dtypes = [_grad_dtypes(template, p) for p in self._params]
 
     # ------------------------------------------------------------------ structure
@@ -379,18 +394,21 @@ class ShardedOptimizer:
 
     def _exchange_for(self, grads: list) -> _Exchange:
         stepped = [g is not None for g in grads]
-        itemsizes = [1 if g is None else g.itemsize for g in grads]
+        dtypes = [None if g is None else g.dtype for g in grads]
         ex = self._exchange
-        if ex is None or ex.stepped != stepped or self._itemsizes != itemsizes:
-            ex = self._exchange = _Exchange(self, stepped, itemsizes)
-            self._itemsizes = itemsizes
-            self._acc = np.empty(max([p.stop - p.start for p in ex.mine] or [0]), np.float64)
+        if ex is None or ex.stepped != stepped or ex.dtypes != dtypes:
+            ex = self._exchange = _Exchange(self, stepped, dtypes)
+            # float64 sums of 16-bit grads (float32/float64 ones are averaged natively)
+            self._acc = np.empty(max([p.stop - p.start for p in ex.mine
+                                      if dtypes[p.param].itemsize == 2] or [0]), np.float64)
         return ex
 
     def step(self, grads: Any) -> bool:
         """Collective: average the grads over ranks, step this rank's shard, gather the params.
         Returns False (on every rank) when the step was skipped (``nonfinite="skip"``)."""
         MPI = collective.mpi()
+        clock = time.perf_counter
+        t0 = clock()
         error = None
         prepared = None
         mask = None
@@ -404,7 +422,7 @@ class ShardedOptimizer:
                 prepared = self._inner._prepare_step()
         except (TypeError, ValueError, ArithmeticError) as e:
             error = e
-        differ = collective.agree(self.comm, error,
+        differ = collective.agree(self._comm, error,
                                   mask if mask is not None
                                   else np.zeros((len(self._params) + 7) // 8, np.uint8))
         if differ is not None:
@@ -413,28 +431,33 @@ class ShardedOptimizer:
                              "None on some ranks but not on others: every rank must skip the "
                              "same params")
         ex = self._exchange_for(grads)
+        comm = self._comm
+        t1 = clock()
+        t2 = t1
         # 2. this shard's grads
         shard_grads: dict[int, np.ndarray] = {}
         if self.average_grads and self.world_size > 1:
-            stepped = [g for g in grads if g is not None]
-            if stepped:
-                np.concatenate([_flat(g).view(np.uint8) for g in stepped], out=ex.grad_send)
-            mine = ex.send_bytes[self.rank]
-            self.comm.Alltoallv([ex.grad_send, (ex.send_bytes, ex.send_offsets), MPI.BYTE],
-                                [ex.grad_recv, ([mine] * self.world_size,
-                                                [mine * r for r in range(self.world_size)]),
-                                 MPI.BYTE])
-            for piece, off in zip(ex.mine, ex.mine_offsets):
-                dtype = grads[piece.param].dtype
-                nb = (piece.stop - piece.start) * dtype.itemsize
-                parts = [ex.grad_recv[r * mine + off: r * mine + off + nb].view(dtype)
-                         for r in range(self.world_size)]
-                out = np.empty(piece.stop - piece.start, dtype)
-                _mean_into(out, parts, self._acc[:out.size])
-                shard_grads[piece.param] = out
+            requests = []
+            for p, bufs in ex.grad_bufs.items():
+                for r, buf in enumerate(bufs):
+                    if buf is not None:
+                        requests.append(comm.Irecv(_bytes(buf), source=r, tag=_GRADS))
+            for r, pieces in ex.send_pieces:
+                for p in pieces:
+                    requests.append(comm.Isend(
+                        _bytes(_flat(grads[p.param])[p.start:p.stop]), dest=r, tag=_GRADS))
+            MPI.Request.Waitall(requests)
+            t2 = clock()
+            for p, bufs in ex.grad_bufs.items():
+                own = _flat(grads[p.param])[p.start:p.stop]
+                out = ex.shard_grads[p]
+                _mean_into(out, [own if b is None else b for b in bufs], self._acc)
+                shard_grads[p.param] = out
         else:
-            for piece in ex.mine:
-                shard_grads[piece.param] = _flat(grads[piece.param])[piece.start:piece.stop]
+            for p in self._layout[self.rank]:
+                if grads[p.param] is not None:
+                    shard_grads[p.param] = _flat(grads[p.param])[p.start:p.stop]
+        t3 = clock()
         # 3. the policies over the global grads
         scale = 1.0
         t = self._template
@@ -443,25 +466,27 @@ class ShardedOptimizer:
             if scale is None:
                 self.skipped_steps += 1
                 return False
+        t4 = clock()
         # 4. the shard's step
         if self._inner is not None:
-            inner_grads = [shard_grads.get(p.param) if grads[p.param] is not None else None
+            inner_grads = [None if grads[p.param] is None else
+                           shard_grads[p.param] if p.param in shard_grads else
+                           _flat(grads[p.param])[p.start:p.stop]  # an empty piece
                            for p in self._layout[self.rank]]
             plan, rows, keys = prepared
             self._inner._run_step(plan, rows, keys, inner_grads, scale)
             self._inner._commit_step()
+        t5 = clock()
         # 5. the params, gathered in place
         if self.world_size > 1:
-            if ex.mine:
-                np.concatenate([self._flats[p.param][p.start:p.stop].view(np.uint8)
-                                for p in ex.mine], out=ex.param_send)
-            self.comm.Allgatherv(ex.param_send,
-                                 [ex.param_recv, (ex.rank_bytes, ex.rank_offsets), MPI.BYTE])
-            recv = ex.param_recv
-            for i, flat in enumerate(self._flats):
-                if ex.stepped[i] and flat.size:
-                    off = ex.param_offsets[i]
-                    flat.view(np.uint8)[:] = recv[off: off + flat.nbytes]
+            requests = [comm.Irecv(buf, source=r, tag=_PARAMS)
+                        for r, bufs in ex.param_recvs for buf in bufs]
+            requests += [comm.Isend(buf, dest=r, tag=_PARAMS)
+                         for r, bufs in ex.param_sends for buf in bufs]
+            MPI.Request.Waitall(requests)
+        t6 = clock()
+        self.last_step_seconds = {"check": t1 - t0, "exchange": t2 - t1, "average": t3 - t2,
+                                  "policies": t4 - t3, "step": t5 - t4, "gather": t6 - t5}
         return True
 
     def _global_scale(self, grads: list, ex: _Exchange, shard_grads: dict) -> float | None:
@@ -476,7 +501,7 @@ class ShardedOptimizer:
         counts = [sum(-(-(p.stop - p.start) // block) for p in self._layout[r]
                       if ex.stepped[p.param]) for r in range(self.world_size)]
         allparts = np.empty(sum(counts), np.float64)
-        self.comm.Allgatherv(local, [allparts, (counts, np.cumsum([0, *counts[:-1]]).tolist()),
+        self._comm.Allgatherv(local, [allparts, (counts, np.cumsum([0, *counts[:-1]]).tolist()),
                                      MPI.DOUBLE])
         sums: dict[int, float] = {}
         k = 0
@@ -499,7 +524,7 @@ class ShardedOptimizer:
             counts_local = _native.grad_reduce([shard_grads[p.param] for p in pieces],
                                                "nonfinite") if pieces else []
             found: dict[int, int] = {}
-            for rank_counts in self.comm.allgather(
+            for rank_counts in self._comm.allgather(
                     [(p.param, int(c)) for p, c in zip(pieces, counts_local)]):
                 for i, c in rank_counts:
                     found[i] = found.get(i, 0) + c
@@ -532,9 +557,9 @@ class ShardedOptimizer:
         whole state); ``root=k``: on rank k only (None elsewhere)."""
         local = self._local_state()
         if root is None:
-            gathered = self.comm.allgather(local)
+            gathered = self._comm.allgather(local)
         else:
-            gathered = self.comm.gather(local, root=root)
+            gathered = self._comm.gather(local, root=root)
             if self.rank != root:
                 return None
         sd = self._template.state_dict()  # options and indices; the template has no state
@@ -630,14 +655,14 @@ class ShardedOptimizer:
             finally:
                 self._clear_template()
         try:
-            collective.agree(self.comm, error)
+            collective.agree(self._comm, error)
         except BaseException:
             if holder:
                 self._restore_groups(saved_groups)
             raise
         if root is not None:
-            parts = self.comm.scatter(parts, root=root)
-            groups = self.comm.bcast(groups, root=root)
+            parts = self._comm.scatter(parts, root=root)
+            groups = self._comm.bcast(groups, root=root)
         backup = None if self._inner is None else self._inner.state_dict()
         error = None
         try:
@@ -647,7 +672,7 @@ class ShardedOptimizer:
         except (TypeError, ValueError) as e:
             error = e
         try:
-            collective.agree(self.comm, error)
+            collective.agree(self._comm, error)
         except BaseException:
             self._restore_groups(saved_groups)
             if backup is not None:
@@ -687,7 +712,7 @@ class ShardedOptimizer:
                 write_state_dict(sd, path, self.skipped_steps)
             except (OSError, TypeError, ValueError) as e:
                 error = e
-        collective.agree(self.comm, error)
+        collective.agree(self._comm, error)
 
     def load(self, path) -> None:
         """Collective: restore a checkpoint (from :meth:`save` with any number of ranks, or from
@@ -703,6 +728,6 @@ class ShardedOptimizer:
                 sd, skipped = read_state_dict(path, self._template)
             except (OSError, TypeError, ValueError) as e:
                 error = e
-        collective.agree(self.comm, error)
+        collective.agree(self._comm, error)
         self.load_state_dict(sd, root=0)
-        self.skipped_steps = self.comm.bcast(skipped, root=0)
+        self.skipped_steps = self._comm.bcast(skipped, root=0)
