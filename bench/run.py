@@ -417,7 +417,9 @@ Other benchmarks, each with its own results file:
 [lowp.md](lowp.md) (`bench/lowp.py`: low-precision Adam against float32 and the same-traffic
 ceiling), [overhead.md](overhead.md) (`bench/overhead.py`: where a small step's microseconds
 go), [torch_models.md](torch_models.md) (`bench/torch_models.py`: `fastoptim.torch.Adam` on
-ResNet-18 and transformer param lists against torch's foreach and fused Adam).
+ResNet-18 and transformer param lists against torch's foreach and fused Adam),
+[distributed.md](distributed.md) (`bench/distributed.py`: `fastoptim.distributed` at 1, 2 and 4
+ranks; the worked model for 100B parameters over 16 nodes at the end of this file).
 
 ## What is measured
 
@@ -487,8 +489,10 @@ def readme(results: dict, cmdline: str) -> str:
         ("run time", f"{results.get('wall_s', '?')} s"),
         ("load average (1 min) at start / end",
          f"{m.get('loadavg_at_start', '?')} / {m.get('loadavg_at_end', '?')}")])
+    from distributed import worked_model  # bench/distributed.py: a computation, no MPI
+
     return README_INTRO.format(cmdline=cmdline, machine=machine, **results["args"]) + \
-        report(results, markdown=True)
+        report(results, markdown=True) + "\n\n" + worked_model() + "\n"
 
 
 def plot(results: dict, path: Path) -> None:

@@ -19,9 +19,9 @@ from mpi4py import MPI
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import cases as C  # noqa: E402
+import cases as C
 
-import fastoptim as fo  # noqa: E402
+import fastoptim as fo
 
 comm = MPI.COMM_WORLD
 RANK, WORLD = comm.Get_rank(), comm.Get_size()
@@ -159,7 +159,7 @@ def expect_error(kind, words: str, fn) -> None:
     except kind as e:
         check(words in str(e), "error message", repr(e), "lacks", repr(words))
         return
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         raise AssertionError(f"rank {RANK}: expected {kind.__name__}, got {e!r}") from e
     raise AssertionError(f"rank {RANK}: expected {kind.__name__}, nothing raised")
 
@@ -170,7 +170,7 @@ def errors(directory: str) -> int:
 
     def replicas(**change):
         params = C.make_params(np.float32)
-        if RANK == other:
+        if other == RANK:
             if "shape" in change:
                 params[3] = np.zeros((129, 258), np.float32, order="F")
             if "value" in change:
@@ -182,18 +182,18 @@ def errors(directory: str) -> int:
                  lambda: S(fo.Adam, replicas(shape=1), comm=comm))
     expect_error(ValueError, "the values of param params[4]",
                  lambda: S(fo.Adam, replicas(value=1), comm=comm))
-    groups = ([{"params": C.make_params(np.float32)}] if RANK != other else
+    groups = ([{"params": C.make_params(np.float32)}] if other != RANK else
               [{"params": C.make_params(np.float32)[:2]},
                {"params": C.make_params(np.float32)[2:]}])
     expect_error(ValueError, "the number of param groups is 2 on rank 1",
                  lambda: S(fo.Adam, groups, comm=comm))
     expect_error(ValueError, "option 'lr' is '0.01' on rank 1",
                  lambda: S(fo.Adam, C.make_params(np.float32), comm=comm,
-                           lr=0.01 if RANK == other else 0.001))
+                           lr=0.01 if other == RANK else 0.001))
     # an option error on one rank only (rank 1 has a negative lr): ValueError everywhere
-    expect_error(ValueError, "lr" if RANK == other else "rank 1 failed (ValueError",
+    expect_error(ValueError, "lr" if other == RANK else "rank 1 failed (ValueError",
                  lambda: S(fo.Adam, C.make_params(np.float32), comm=comm,
-                           lr=-1.0 if RANK == other else 0.001))
+                           lr=-1.0 if other == RANK else 0.001))
     expect_error(TypeError, "optimizer_class", lambda: S(dict, C.make_params(np.float32),
                                                          comm=comm))
     n += 6
@@ -211,10 +211,10 @@ def errors(directory: str) -> int:
 
     def bad_dtype():
         g = C.make_grads(params, 5, RANK)
-        if RANK == other:
+        if other == RANK:
             g[0] = g[0].astype(np.float64)
         opt.step(g)
-    expect_error(TypeError, "dtype float64" if RANK == other else "rank 1 failed (TypeError",
+    expect_error(TypeError, "dtype float64" if other == RANK else "rank 1 failed (TypeError",
                  bad_dtype)
     unchanged("bad dtype")
 
@@ -228,7 +228,7 @@ def errors(directory: str) -> int:
 
     def nan_on_one():
         g = C.make_grads(params, 5, RANK)
-        if RANK == other:
+        if other == RANK:
             g[4][100] = np.inf
         opt.step(g)
     expect_error(FloatingPointError, "grad of param params[4] has 1 non-finite", nan_on_one)
@@ -244,6 +244,23 @@ def errors(directory: str) -> int:
             opt.param_groups[0]["lr"] = 1e-3
     expect_error(ValueError, "lr", bad_schedule)
     unchanged("schedule")
+
+    class Boom(Exception):
+        pass
+
+    def foreign_error():
+        # an exception of no built-in type, on one rank: RankError on the others
+        def lr(t):
+            if other == RANK:
+                raise Boom("boom")
+            return 1e-3
+        opt.param_groups[0]["lr"] = lr
+        try:
+            opt.step(C.make_grads(params, 5, RANK))
+        finally:
+            opt.param_groups[0]["lr"] = 1e-3
+    expect_error(Boom if other == RANK else fo.distributed.RankError, "boom", foreign_error)
+    unchanged("an exception of the user's type")
 
     def bad_group_option():
         opt.param_groups[0]["betas"] = (0.9, 1.5)
@@ -269,7 +286,7 @@ def errors(directory: str) -> int:
     expect_error(FileNotFoundError, "no-such-dir" if RANK == 0 else "rank 0 failed",
                  lambda: opt.save(os.path.join(directory, "no-such-dir", "x.npz")))
     unchanged("failed save")
-    n += 8
+    n += 9
     opt.step(C.make_grads(params, 5, RANK))  # still in step with each other after all that
     return n + 1
 

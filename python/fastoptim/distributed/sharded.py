@@ -18,6 +18,7 @@ A step, on every rank (each arrow a collective):
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import zlib
@@ -60,11 +61,14 @@ def _mean_into(out: np.ndarray, parts: list[np.ndarray], acc: np.ndarray) -> Non
         _native.mean_into(out, parts)
         return
     acc = acc[:out.size]
-    np.copyto(acc, parts[0], casting="unsafe")
-    for part in parts[1:]:
-        np.add(acc, part, out=acc, casting="unsafe")
-    np.divide(acc, len(parts), out=acc)
-    np.copyto(out, acc, casting="unsafe")
+    # an overflow rounds to inf, as the native stores do: no warning (which a rank that turned
+    # warnings into errors would raise alone, after the others moved on)
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.copyto(acc, parts[0], casting="unsafe")
+        for part in parts[1:]:
+            np.add(acc, part, out=acc, casting="unsafe")
+        np.divide(acc, len(parts), out=acc)
+        np.copyto(out, acc, casting="unsafe")
 
 
 def average_grads(grads_per_rank: list[list[np.ndarray | None]]) -> list[np.ndarray | None]:
@@ -101,10 +105,8 @@ def _grad_dtypes(opt: Optimizer, p: np.ndarray) -> tuple[np.dtype, ...]:
         allowed.append(np.dtype(np.float32))
     if p.dtype == np.float32:
         allowed.append(np.dtype(np.float16))
-        try:
+        with contextlib.suppress(ImportError):  # without ml_dtypes there are no bfloat16 grads
             allowed.append(bfloat16())
-        except ImportError:  # without ml_dtypes there are no bfloat16 grads
-            pass
     return tuple(allowed)
 
 
@@ -116,8 +118,8 @@ class _Exchange:
     every message to the receive posted for it. No packing, and the params are gathered in
     place."""
 
-    __slots__ = ("grad_bufs", "mine", "param_recvs", "param_sends", "send_pieces", "shard_grads",
-                 "stepped", "dtypes")
+    __slots__ = ("dtypes", "grad_bufs", "mine", "param_recvs", "param_sends", "send_pieces",
+                 "shard_grads", "stepped")
 
     def __init__(self, sharded: ShardedOptimizer, stepped: list[bool], dtypes: list):
         world, rank = sharded.world_size, sharded.rank
@@ -208,7 +210,7 @@ class ShardedOptimizer:
             # The full optimizer validates everything (it holds no state: state is made at the
             # first step) and keeps the user's param groups (schedulers change them).
             template = optimizer_class(params, **options)
-        except (TypeError, ValueError) as e:
+        except Exception as e:  # every rank must hear of it
             error = e
         collective.agree(self._comm, error)
         self._template: Optimizer = template
@@ -420,7 +422,7 @@ class ShardedOptimizer:
             if self._inner is not None:
                 self._inner._begin_step()
                 prepared = self._inner._prepare_step()
-        except (TypeError, ValueError, ArithmeticError) as e:
+        except Exception as e:  # every rank must hear of it
             error = e
         differ = collective.agree(self._comm, error,
                                   mask if mask is not None
@@ -438,7 +440,7 @@ class ShardedOptimizer:
         shard_grads: dict[int, np.ndarray] = {}
         if self.average_grads and self.world_size > 1:
             requests = []
-            for p, bufs in ex.grad_bufs.items():
+            for bufs in ex.grad_bufs.values():
                 for r, buf in enumerate(bufs):
                     if buf is not None:
                         requests.append(comm.Irecv(_bytes(buf), source=r, tag=_GRADS))
@@ -565,7 +567,7 @@ class ShardedOptimizer:
         sd = self._template.state_dict()  # options and indices; the template has no state
         pieces: dict[int, list] = {}
         for rank_state in gathered:
-            for i, start, stop, st in rank_state:
+            for i, start, _, st in rank_state:
                 pieces.setdefault(i, []).append((start, st))
         state: dict[int, dict[str, Any]] = {}
         for i, parts in sorted(pieces.items()):
@@ -618,7 +620,7 @@ class ShardedOptimizer:
         return out
 
     def _inner_state_dict(self, rank: int, state: dict, groups: list[dict]) -> dict[str, Any]:
-        inner_groups, pieces = self._inner_groups(rank)
+        inner_groups, _ = self._inner_groups(rank)
         sd_groups = []
         start = 0
         for g in inner_groups:
@@ -650,7 +652,7 @@ class ShardedOptimizer:
                     parts = self._slice_state(full)[self.rank]
                 else:
                     parts = self._slice_state(full)
-            except (TypeError, ValueError) as e:
+            except Exception as e:  # every rank must hear of it
                 error = e
             finally:
                 self._clear_template()
@@ -669,7 +671,7 @@ class ShardedOptimizer:
             self._restore_groups(groups)
             if self._inner is not None:
                 self._inner.load_state_dict(self._inner_state_dict(self.rank, parts, groups))
-        except (TypeError, ValueError) as e:
+        except Exception as e:  # every rank must hear of it
             error = e
         try:
             collective.agree(self._comm, error)
@@ -710,7 +712,7 @@ class ShardedOptimizer:
         if self.rank == 0:
             try:
                 write_state_dict(sd, path, self.skipped_steps)
-            except (OSError, TypeError, ValueError) as e:
+            except Exception as e:  # every rank must hear of it
                 error = e
         collective.agree(self._comm, error)
 
@@ -726,7 +728,7 @@ class ShardedOptimizer:
         if self.rank == 0:
             try:
                 sd, skipped = read_state_dict(path, self._template)
-            except (OSError, TypeError, ValueError) as e:
+            except Exception as e:  # every rank must hear of it
                 error = e
         collective.agree(self._comm, error)
         self.load_state_dict(sd, root=0)
