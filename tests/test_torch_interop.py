@@ -222,3 +222,39 @@ def test_grads_from_dlpack_and_buffer_objects_without_a_copy():
 def test_params_are_never_converted():
     with pytest.raises(TypeError, match="never converted"):
         fo.Adam([torch.zeros(3)])
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+@pytest.mark.parametrize("name, kw", [("Adam", dict(lr=1e-2, amsgrad=True)),
+                                      ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+                                      ("NAdam", dict(lr=1e-2))])
+def test_copies_and_pickles_continue_bit_for_bit_and_leave_the_original(name, kw, how):
+    import copy
+    import pickle
+
+    X, y = _data()
+
+    def steps(model, opt, n):
+        for _ in range(n):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(X), y).backward()
+            opt.step()
+
+    model = _mlp()
+    opt = getattr(fot, name)(model.parameters(), **kw)
+    steps(model, opt, 3)
+    # the model and its optimizer copied together (torch's way), so they stay one
+    both = {"model": model, "opt": opt}
+    twin = copy.deepcopy(both) if how == "deepcopy" else pickle.loads(pickle.dumps(both))
+    m2, o2 = twin["model"], twin["opt"]
+    assert isinstance(o2, getattr(fot, name))
+    before = [p.detach().clone() for p in model.parameters()]
+    steps(m2, o2, 4)
+    for p, b in zip(model.parameters(), before):  # the original is untouched
+        assert torch.equal(p, b)
+    steps(model, opt, 4)
+    for a, b in zip(model.parameters(), m2.parameters()):
+        assert torch.equal(a, b)
+    assert o2.state_dict()["state"].keys() == opt.state_dict()["state"].keys()
+    for p in m2.parameters():  # the copy's state is keyed by its own tensors
+        assert o2.state[p]["step"] == 7

@@ -156,6 +156,30 @@ class _Optimizer(torch.optim.Optimizer):
         self._fo = self._fo_cls(groups, **whole)
         self.state = _StateView(self)  # type: ignore[assignment]
 
+    # ------------------------------------------------------------------ copy, pickle
+    def __getstate__(self) -> dict[str, Any]:
+        """torch's (defaults, param groups with their tensors) and fastoptim's state dict: a
+        copy or an unpickled optimizer steps the tensors it was copied or unpickled with (copy
+        the model and the optimizer together, as with torch, so they stay one) and continues
+        bit for bit as the original would."""
+        return {"defaults": self.defaults, "param_groups": self.param_groups,
+                "_fo_keys": self._fo_keys, "_fo_whole": self._fo_whole,
+                "_fo_state": self._fo.state_dict()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        fo_state = state.pop("_fo_state")
+        super().__setstate__({**state, "state": {}})  # torch's hooks and step patch
+        self._tensors = [p for g in self.param_groups for p in g["params"]]
+        self._index_of = {id(p): i for i, p in enumerate(self._tensors)}
+        self._arrays = [_param_view(p, f"param {i}") for i, p in enumerate(self._tensors)]
+        groups = [{"params": [self._arrays[i] for i in idx],
+                   **{k: g[k] for k in self._fo_keys}}
+                  for g, idx in zip(self.param_groups, self._group_indices())]
+        self._fo = self._fo_cls(groups, **self._fo_whole)
+        self._fo.load_state_dict(fo_state)
+        self.state = _StateView(self)  # type: ignore[assignment]
+
     def _group_indices(self) -> list[list[int]]:
         out, start = [], 0
         for g in self.param_groups:
