@@ -1,21 +1,20 @@
 """``ShardedOptimizer``: any fastoptim optimizer with its state sharded over MPI ranks (ZeRO
 stage 1), giving every rank the bits one process would compute.
 
-A step, on every rank (each arrow a collective):
+A step, on every rank (each arrow communicates, on a duplicate of the caller's communicator):
 
 1. check this rank's grads and the options, and compute the coefficient rows (schedules
    called) — everything that can fail — then -> agree (one small allreduce: any rank's error
    is raised on every rank before any data moves; the None grads must be the same everywhere);
-2. -> exchange grads (one alltoallv: rank r receives every rank's grads for its shard only,
-   the volume of a reduce-scatter) and average them in the fixed order of
-   :func:`average_grads`;
+2. -> exchange grads (point to point, straight from the arrays: rank r receives every rank's
+   grads for its shard only, the volume of a reduce-scatter) and average them in the fixed
+   order of :func:`average_grads`;
 3. with ``clip_norm`` or a non-finite policy: -> allgather the shard's per-block float64 sums
    of squares, combined per param in block order (one process's bits, see layout.py);
 4. step the shard with the optimizer's native kernels (the same coefficients, stochastic
    rounding keyed by the global param index and element offset);
-5. -> allgather the updated params (in place in every rank's arrays).
+5. -> gather the updated params (point to point, received straight into every rank's arrays).
 """
-
 from __future__ import annotations
 
 import contextlib
@@ -32,6 +31,8 @@ from ..lowp.dtypes import BLOCK, bfloat16
 from ..lowp.quantized import Quantized
 from ..optim.base import Optimizer
 from ..optim.checks import param_label
+from ..optim.precision import _order
+from ..reference.storage import flat as _flat  # 1-D view; callers checked contiguity
 from . import collective
 from .layout import Piece, shard_layout
 
@@ -39,18 +40,6 @@ __all__ = ["ShardedOptimizer", "average_grads"]
 
 _POLICY_OPTIONS = ("clip_norm", "nonfinite")
 _GRADS, _PARAMS = 1, 2  # message tags
-
-
-def _flat(a: np.ndarray) -> np.ndarray:
-    """A 1-D view of a contiguous array in its memory order (never a copy)."""
-    flat = a.ravel(order="K")
-    if not np.shares_memory(flat, a) and a.size:
-        raise AssertionError("ravel copied")  # callers checked contiguity
-    return flat
-
-
-def _order(a: np.ndarray) -> str:
-    return "F" if a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous else "C"
 
 
 def _mean_into(out: np.ndarray, parts: list[np.ndarray], acc: np.ndarray) -> None:
@@ -594,10 +583,11 @@ class ShardedOptimizer:
         sd["state"] = state
         return sd
 
-    def _slice_state(self, full: dict[int, dict[str, Any]]) -> list[dict[int, dict[str, Any]]]:
-        """Per rank, its shard optimizer's state from the whole (validated) state."""
+    def _slice_state(self, full: dict[int, dict[str, Any]], ranks) -> list[dict[int, Any]]:
+        """For each rank of ``ranks``, its shard optimizer's state from the whole (validated)
+        state."""
         out = []
-        for r in range(self.world_size):
+        for r in ranks:
             st: dict[int, dict[str, Any]] = {}
             for j, p in enumerate(self._layout[r]):
                 entry = full.get(p.param)
@@ -648,10 +638,10 @@ class ShardedOptimizer:
                 t.load_state_dict(state_dict)  # every check, with one process's messages
                 full = {i: t._param_state(i) for i in range(len(self._params))}
                 groups = [{k: v for k, v in g.items() if k != "params"} for g in t.param_groups]
+                parts = self._slice_state(full, [self.rank] if root is None else
+                                          range(self.world_size))
                 if root is None:
-                    parts = self._slice_state(full)[self.rank]
-                else:
-                    parts = self._slice_state(full)
+                    parts = parts[0]
             except Exception as e:  # every rank must hear of it
                 error = e
             finally:

@@ -538,7 +538,9 @@ class Optimizer(GradPolicies, StateDicts):
 
     def _begin_step(self) -> None:
         """Hook: called before a step computes its coefficients (NAdam resets the products
-        of the step in progress). ``step`` calls it, and callers of ``_prepare_step``."""
+        of the step in progress). NAdam's ``step`` calls it (the base ``step`` does not, to
+        keep the fast path free of no-op calls); callers of ``_prepare_step``/``_run_step``
+        outside ``step`` (fastoptim.distributed) call it and ``_commit_step``."""
 
     def _commit_step(self) -> None:
         """Hook: called after a step committed (NAdam keeps its products)."""
