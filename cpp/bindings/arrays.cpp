@@ -9,7 +9,8 @@ const char* const kFloatStorages =
 
 namespace {
 
-constexpr int kNpyByte = 1, kNpyUByte = 2, kNpyHalf = 23;  // NumPy's fixed type numbers
+// NumPy's fixed type numbers
+constexpr int kNpyByte = 1, kNpyUByte = 2, kNpyFloat = 11, kNpyDouble = 12, kNpyHalf = 23;
 
 // ml_dtypes registers bfloat16 at its import with a type number of its own: recognized by
 // name once, then by number.
@@ -20,10 +21,11 @@ bool native_order(const py::dtype& d) { return d.byteorder() != '>'; }
 }  // namespace
 
 int float_storage(const py::array& a) {
-    if (py::array_t<float>::check_(a)) return kF32;
-    if (py::array_t<double>::check_(a)) return kF64;
+    // by type number and byte order (a field read each: this runs per grad per step)
     const py::dtype d = a.dtype();
     const int num = d.num();
+    if (num == kNpyFloat) return native_order(d) ? kF32 : -1;
+    if (num == kNpyDouble) return native_order(d) ? kF64 : -1;
     if (num == kNpyHalf) return native_order(d) ? kF16 : -1;
     const int bf = g_bfloat16_num.load(std::memory_order_relaxed);
     if (bf >= 0) return num == bf ? kBF16 : -1;

@@ -349,8 +349,9 @@ class Plan {
         }
     }
 
-    void check_grad(const Tensor& t, const py::array& p, const py::object& gobj,
-                    std::size_t i) const {
+    // Returns the grad's storage.
+    int check_grad(const Tensor& t, const py::array& p, const py::object& gobj,
+                   std::size_t i) const {
         if (!py::isinstance<py::array>(gobj))
             throw py::type_error("grad of param " + labels_[i] +
                                  ": expected a numpy.ndarray, got " + type_name(gobj));
@@ -379,6 +380,7 @@ class Plan {
                 throw py::value_error("grad of param " + labels_[i] + " shares memory with " +
                                       describe(*iv) + ", which the step writes");
         }
+        return gs;
     }
 
     void prepare(const py::sequence& grads, const py::sequence& coeffs, const py::array& rows,
@@ -422,7 +424,7 @@ class Plan {
             }
             if (!py::isinstance<py::array>(gobj))  // any CPU array, viewed without a copy
                 gobj = readable_array(gobj, "grad of param " + labels_[i]);
-            check_grad(t, p, gobj, i);
+            const int gs = check_grad(t, p, gobj, i);
             py::array g = py::reinterpret_borrow<py::array>(gobj);
             const std::int64_t r = rbase[i];
             if (r < 0 || r >= n_rows)
@@ -445,7 +447,7 @@ class Plan {
             a.coeffs = c;
             std::copy(t.bufs, t.bufs + kMaxBuffers, a.bufs);
             a.bufs[1].data = static_cast<char*>(const_cast<void*>(g.data()));
-            a.bufs[1].storage = float_storage(g);
+            a.bufs[1].storage = gs;
             a.mirror = t.mirror;
             a.rounding = rounding_;
             a.seed = row_keys.empty()

@@ -77,14 +77,19 @@ class _Fast:
     counts as a mutation too; replacing the list itself is seen by identity.) ``rows``: per coefficient row, its live [group, steps taken, fresh] and the group's
     row maker (lr, step) -> coefficients in kernel order."""
 
-    __slots__ = ("group_list", "mutations", "native_step", "plan", "rows")
+    __slots__ = ("group_list", "mutations", "native_step", "plan", "plan_rows", "rows",
+                 "single")
 
     def __init__(self, plan: _Plan, groups: list, rows: list) -> None:
         self.plan = plan
+        self.plan_rows = plan.rows
         self.native_step = plan.native.step
         self.group_list = groups
         self.mutations = _groups.mutations()
         self.rows = rows
+        # the common case, one row, unrolled by step(): (its key, its maker, its group)
+        self.single = ((rows[0][0], rows[0][1], groups[rows[0][0][0]]) if len(rows) == 1
+                       else None)
 
 
 class Optimizer(GradPolicies, StateDicts):
@@ -423,27 +428,40 @@ class Optimizer(GradPolicies, StateDicts):
         Returns True, or False when the step was skipped (``nonfinite="skip"``).
         """
         fast = self._fast
-        if (fast is not None and fast.plan is self._plan and type(grads) is list
-                and fast.mutations == _MUTATIONS[0] and self.param_groups is fast.group_list):
+        if (fast is not None and type(grads) is list and fast.mutations == _MUTATIONS[0]
+                and fast.plan is self._plan and self.param_groups is fast.group_list):
             # No option but lr changed since the last full step (ParamGroup and ParamGroups
             # count every other write): only the coefficient rows are computed.
-            groups = fast.group_list
-            rows = []
-            for key, make in fast.rows:
-                lr = groups[key[0]]["lr"]
+            single = fast.single
+            if single is not None:  # one row: every param in one group, at one step count
+                key, make, group = single
+                lr = group["lr"]
                 if type(lr) is not float or not 0.0 <= lr < _INF:
-                    if not callable(lr):
-                        break  # the full step reports it
-                    lr = check_lr_value(lr(key[1]), key[0])
-                rows.append(make(lr, key[1] + 1))
-            else:
-                plan = fast.plan
-                if fast.native_step(grads, rows, plan.rows, None):  # some grads were None
-                    self._commit_partial(plan, grads)
-                else:
-                    for key in plan.row_keys:
+                    lr = check_lr_value(lr(key[1]), key[0]) if callable(lr) else None
+                if lr is not None:
+                    if fast.native_step(grads, [make(lr, key[1] + 1)], fast.plan_rows, None):
+                        self._commit_partial(fast.plan, grads)  # some grads were None
+                    else:
                         key[1] += 1
-                return True
+                    return True
+            else:
+                groups = fast.group_list
+                rows = []
+                for key, make in fast.rows:
+                    lr = groups[key[0]]["lr"]
+                    if type(lr) is not float or not 0.0 <= lr < _INF:
+                        if not callable(lr):
+                            break  # the full step reports it
+                        lr = check_lr_value(lr(key[1]), key[0])
+                    rows.append(make(lr, key[1] + 1))
+                else:
+                    plan = fast.plan
+                    if fast.native_step(grads, rows, fast.plan_rows, None):
+                        self._commit_partial(plan, grads)
+                    else:
+                        for key in plan.row_keys:
+                            key[1] += 1
+                    return True
         return self._full_step(grads)
 
     def _commit_partial(self, plan: _Plan, grads: list) -> None:
