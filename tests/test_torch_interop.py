@@ -163,6 +163,65 @@ def test_closure_hooks_version_counter_and_add_param_group():
     assert torch.equal(extra.detach(), torch.full((5,), -1.0, dtype=torch.float64))
 
 
+def test_step_hooks_args_profiler_and_versions_as_torch():
+    # torch's step wrapper is replaced by fastoptim's own (no record_function while the
+    # profiler is off): the hooks must still see what torch's would, in torch's order
+    import torch.optim.optimizer as topt
+
+    a, b = (torch.ones(3, requires_grad=True) for _ in range(2))
+    opt = fot.SGD([a, b], lr=0.5)
+    seen = []
+    swapped = []
+
+    def swap(o, args, kwargs):  # a pre-hook may replace the arguments
+        seen.append(("pre", o is opt, len(args), dict(kwargs)))
+        return (args[0],), {"closure": lambda: swapped.append(1) or torch.tensor(7.0)}
+
+    handles = [topt.register_optimizer_step_pre_hook(
+                   lambda o, args, kwargs: seen.append(("global pre", o is opt))),
+               opt.register_step_pre_hook(swap),
+               opt.register_step_post_hook(
+                   lambda o, args, kwargs: seen.append(("post", "closure" in kwargs))),
+               topt.register_optimizer_step_post_hook(
+                   lambda o, args, kwargs: seen.append(("global post",)))]
+    try:
+        a.grad = torch.ones(3)  # b has no grad: skipped, its version unchanged
+        va, vb = a._version, b._version
+        loss = opt.step()
+        assert float(loss) == 7.0 and swapped == [1]
+        assert seen == [("global pre", True), ("pre", True, 1, {}), ("post", True),
+                        ("global post",)]
+        assert a._version > va and b._version == vb
+        assert torch.equal(a.detach(), torch.full((3,), 0.5)) and torch.equal(b.detach(),
+                                                                             torch.ones(3))
+    finally:
+        for h in handles:
+            h.remove()
+    with torch.profiler.profile() as prof:
+        opt.step()
+    assert any(e.name == "Optimizer.step#SGD.step" for e in prof.events())
+    with pytest.raises(TypeError):
+        opt.step(None, None)  # step(closure=None) takes one argument, as torch's
+
+
+def test_options_changed_in_place_apply():
+    # an unchanged group is skipped by identity of its values, so options that change in place
+    # (a tensor lr filled by a scheduler, a list of betas) must still be seen
+    p = torch.ones(4, requires_grad=True)
+    opt = fot.Adam([p], lr=torch.tensor(0.1), betas=[0.9, 0.999])
+    p.grad = torch.ones(4)
+    opt.step()
+    before = p.detach().clone()
+    opt.param_groups[0]["lr"].fill_(0.0)
+    opt.step()
+    assert torch.equal(p.detach(), before)  # lr 0: no change
+    opt.param_groups[0]["lr"].fill_(0.1)
+    opt.param_groups[0]["betas"][0] = 0.0
+    opt.step()
+    assert opt._fo.param_groups[0]["betas"] == (0.0, 0.999)
+    assert opt._fo.param_groups[0]["lr"] == pytest.approx(0.1)
+
+
 def test_errors_name_the_param_and_change_nothing():
     with pytest.raises(ValueError, match="not contiguous"):
         fot.Adam([torch.zeros(4, 4).t().requires_grad_()])

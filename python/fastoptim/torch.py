@@ -23,8 +23,9 @@ fastoptim's memory.
 Tensors: CPU, dense, contiguous, float32/float64 (float16/bfloat16 with the low-precision
 options); grads of the param's dtype (or float32 for 16-bit params with ``master_weights``).
 Anything else is refused with an error naming the param, before anything changes. The update
-runs as torch's own step does, under ``torch.no_grad()``, and bumps each updated param's
-version counter, so autograd sees the in-place change. ``foreach=`` and ``fused=`` are accepted
+writes through the NumPy views (autograd records nothing, as under torch's own step's
+``torch.no_grad()``) and bumps each updated param's version counter, so autograd sees the
+in-place change. ``foreach=`` and ``fused=`` are accepted
 and ignored (the native step is always one fused multi-tensor call); ``capturable=True`` and
 ``differentiable=True`` are not supported.
 
@@ -33,6 +34,8 @@ Importing this module needs PyTorch; ``import fastoptim`` never imports it.
 
 from __future__ import annotations
 
+import inspect
+import operator
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -41,6 +44,7 @@ import numpy as np
 try:
     import torch
     from torch.autograd.graph import increment_version as _increment_version
+    from torch.optim import optimizer as _torch_optimizer
 except ImportError as e:  # pragma: no cover - exercised by a subprocess test
     raise ImportError("fastoptim.torch needs PyTorch: pip install torch "
                       "(fastoptim itself works without it)") from e
@@ -56,6 +60,24 @@ _WHOLE = ("master_weights", "state_dtype", "rounding", "seed", "nonfinite", "cli
 _SWITCHES = {"foreach": None, "fused": None, "capturable": False, "differentiable": False}
 
 _NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.float16: np.float16}
+
+# torch's global step hooks (torch.optim.optimizer.register_optimizer_step_pre_hook / _post_)
+_GLOBAL_PRE = getattr(_torch_optimizer, "_global_optimizer_pre_hooks", {})
+_GLOBAL_POST = getattr(_torch_optimizer, "_global_optimizer_post_hooks", {})
+
+
+def _versions_bumper():
+    """Bumps the version counters of a list of tensors: in one call where torch takes a list
+    (2.6 and later), else one call per tensor."""
+    batch = getattr(torch._C, "_increment_version", None)
+    try:
+        batch([])
+        return batch
+    except Exception:  # torch < 2.6 takes one tensor
+        return lambda tensors: [_increment_version(t) for t in tensors]
+
+
+_bump_versions = _versions_bumper()
 
 
 def _view(t: torch.Tensor, what: str) -> np.ndarray:
@@ -142,16 +164,23 @@ class _Optimizer(torch.optim.Optimizer):
                                  "fastoptim.torch (CPU tensors, no autograd through the step)")
         whole = {k: kwargs.pop(k) for k in _WHOLE if k in kwargs}
         # fastoptim validates and completes the options (its defaults are torch's)
-        probe = self._fo_cls([np.zeros(1, np.float32)], *args, **kwargs)
+        # torch takes a tensor lr (and tensor betas, as schedulers that fill them in place):
+        # torch's groups keep the tensors, fastoptim gets their values (synced every step)
+        given = inspect.signature(self._fo_cls).bind(params, *args, **kwargs).arguments
+        as_given = {k: v for k, v in given.items()
+                    if k != "params" and _fo_value(v) is not v}  # tensors, lists
+        probe = self._fo_cls([np.zeros(1, np.float32)], *map(_fo_value, args),
+                             **{k: _fo_value(v) for k, v in kwargs.items()})
         self._fo_keys = tuple(probe.defaults)
         self._fo_whole = whole
         self._fo = None
         self._tensors: list[torch.Tensor] = []
         self._index_of: dict[int, int] = {}  # id(param tensor) -> index (opt.state lookups)
         self._arrays: list[np.ndarray] = []
-        super().__init__(params, {**probe.defaults, **switches})
+        self._synced: list[tuple] = []  # per group: its option values at the last sync
+        super().__init__(params, {**probe.defaults, **as_given, **switches})
         groups = [{"params": [self._arrays[i] for i in idx],
-                   **{k: g[k] for k in self._fo_keys}}
+                   **{k: _fo_value(g[k]) for k in self._fo_keys}}
                   for g, idx in zip(self.param_groups, self._group_indices())]
         self._fo = self._fo_cls(groups, **whole)
         self.state = _StateView(self)  # type: ignore[assignment]
@@ -170,11 +199,12 @@ class _Optimizer(torch.optim.Optimizer):
         state = dict(state)
         fo_state = state.pop("_fo_state")
         super().__setstate__({**state, "state": {}})  # torch's hooks and step patch
+        self._synced = []
         self._tensors = [p for g in self.param_groups for p in g["params"]]
         self._index_of = {id(p): i for i, p in enumerate(self._tensors)}
         self._arrays = [_param_view(p, f"param {i}") for i, p in enumerate(self._tensors)]
         groups = [{"params": [self._arrays[i] for i in idx],
-                   **{k: g[k] for k in self._fo_keys}}
+                   **{k: _fo_value(g[k]) for k in self._fo_keys}}
                   for g, idx in zip(self.param_groups, self._group_indices())]
         self._fo = self._fo_cls(groups, **self._fo_whole)
         self._fo.load_state_dict(fo_state)
@@ -196,7 +226,7 @@ class _Optimizer(torch.optim.Optimizer):
         try:
             if self._fo is not None:
                 self._fo.add_param_group({"params": arrays,
-                                          **{k: group[k] for k in self._fo_keys}})
+                                          **{k: _fo_value(group[k]) for k in self._fo_keys}})
         except Exception:
             self.param_groups.pop()
             raise
@@ -208,35 +238,73 @@ class _Optimizer(torch.optim.Optimizer):
     def _sync_options(self) -> None:
         """Copy options changed in torch's param_groups (by the user or a scheduler) into
         fastoptim's groups; only what changed is written (an unchanged group keeps the step's
-        fast path)."""
-        for tg, fg in zip(self.param_groups, self._fo.param_groups):
-            for k in self._fo_keys:
-                v = tg[k]
-                if isinstance(v, torch.Tensor):
-                    v = v.item()
-                elif isinstance(v, list):
-                    v = tuple(v)
+        fast path). A group whose values are the very objects of the last sync is skipped in
+        one comparison."""
+        keys, synced = self._fo_keys, self._synced
+        if len(synced) != len(self.param_groups):
+            synced[:] = [()] * len(self.param_groups)
+        for gi, (tg, fg) in enumerate(zip(self.param_groups, self._fo.param_groups)):
+            values = tuple(map(tg.__getitem__, keys))
+            last = synced[gi]
+            if len(last) == len(values) and not any(map(operator.is_not, values, last)):
+                continue
+            for k, v in zip(keys, values):
+                v = _fo_value(v)
                 old = fg[k]
                 if old is not v and (type(old) is not type(v) or old != v):
                     fg[k] = v
+            # an option object that can change in place (a tensor lr that a scheduler fills, a
+            # list of betas) is compared by value at every step
+            mutable = any(isinstance(v, (torch.Tensor, list, dict)) or (
+                isinstance(v, tuple) and any(isinstance(x, torch.Tensor) for x in v))
+                for v in values)
+            synced[gi] = () if mutable else values
 
     def _grads(self) -> list[np.ndarray | None]:
+        try:  # the common case in < 1 us a param: dense CPU tensors NumPy can view
+            return [None if (g := p.grad) is None else g.numpy() for p in self._tensors]
+        except (TypeError, RuntimeError):  # the checks say which and why (or view bfloat16)
+            pass
         out: list[np.ndarray | None] = []
         for i, p in enumerate(self._tensors):
             g = p.grad
             if g is None:
                 out.append(None)
                 continue
-            try:  # the common case in ~1 us: a dense CPU tensor NumPy can view
+            try:
                 out.append(g.numpy())
-            except (TypeError, RuntimeError):  # the checks say why (or view bfloat16)
+            except (TypeError, RuntimeError):
                 out.append(_view(g, f"grad of param {i}"))
         return out
 
-    @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:
-        """One step over every param whose ``grad`` is not None (torch's semantics); returns
-        ``closure()``'s loss when given (evaluated with grad enabled)."""
+    def step(self, *args: Any, **kwargs: Any) -> Any:
+        """``step(closure=None)``: one step over every param whose ``grad`` is not None
+        (torch's semantics); returns ``closure()``'s loss when given (evaluated with grad
+        enabled). torch's step pre- and post-hooks (global and per optimizer) run around it as
+        around torch's own step (with the same ``args``, ``kwargs``), and it shows in torch's
+        profiler as ``Optimizer.step#<class>.step``."""
+        if torch.autograd._profiler_enabled():
+            with torch.autograd.profiler.record_function(
+                    f"Optimizer.step#{type(self).__name__}.step"):
+                return self._hooked_step((self, *args), kwargs)
+        return self._hooked_step((self, *args), kwargs)
+
+    # torch's Optimizer wraps a step that is not marked hooked in its profiling wrapper (a
+    # record_function, ~5 us a step even with the profiler off): this one runs the same hooks
+    # and records only while the profiler is on.
+    step.hooked = True  # type: ignore[attr-defined]
+
+    def _hooked_step(self, args: tuple, kwargs: dict) -> Any:
+        pre = self._optimizer_step_pre_hooks
+        if _GLOBAL_PRE or pre:
+            for hook in (*_GLOBAL_PRE.values(), *pre.values()):
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(f"{hook} must return None or a tuple of (new_args, "
+                                           f"new_kwargs), but got {result}.")
+                    args, kwargs = result
+        closure = _closure_argument(*args[1:], **kwargs)
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -245,9 +313,16 @@ class _Optimizer(torch.optim.Optimizer):
         grads = self._grads()
         applied = self._fo.step(grads)
         if applied is not False:
-            for p, g in zip(self._tensors, grads):
-                if g is not None:
-                    _increment_version(p)
+            # autograd sees the in-place change, as after torch's own step
+            if any(g is None for g in grads):
+                _bump_versions([p for p, g in zip(self._tensors, grads) if g is not None])
+            else:
+                _bump_versions(self._tensors)
+        self._optimizer_step_code()
+        post = self._optimizer_step_post_hooks
+        if post or _GLOBAL_POST:
+            for hook in (*post.values(), *_GLOBAL_POST.values()):
+                hook(self, args, kwargs)
         return loss
 
     # ------------------------------------------------------------------ state dicts
@@ -295,6 +370,21 @@ class _Optimizer(torch.optim.Optimizer):
             for k, v in saved.items():
                 if k != "params":
                     tg[k] = v
+
+
+def _fo_value(v: Any) -> Any:
+    """An option as fastoptim takes it: a one-element tensor's value, a list as a tuple (of
+    values: torch allows tensor betas)."""
+    if isinstance(v, torch.Tensor):
+        return v.item()
+    if isinstance(v, (list, tuple)) and any(isinstance(x, torch.Tensor) for x in v):
+        return tuple(_fo_value(x) for x in v)
+    return tuple(v) if isinstance(v, list) else v
+
+
+def _closure_argument(closure: Any = None) -> Any:
+    """step()'s own signature, ``step(closure=None)``, applied to the arguments it got."""
+    return closure
 
 
 def _make(name: str) -> type:
