@@ -204,6 +204,25 @@ def test_step_hooks_args_profiler_and_versions_as_torch():
         opt.step(None, None)  # step(closure=None) takes one argument, as torch's
 
 
+def test_bfloat16_params_with_master_step_as_the_numpy_api():
+    # bfloat16 grads take _grads' fallback (Tensor.numpy() refuses bfloat16): a grad list with
+    # one None and one bfloat16 grad must step exactly as fastoptim's NumPy API does
+    pytest.importorskip("ml_dtypes")
+    torch.manual_seed(0)
+    ps = [torch.randn(8, dtype=torch.bfloat16, requires_grad=True) for _ in range(2)]
+    arrays = [fot._view(p, "p").copy() for p in ps]
+    grads = [torch.randn(8, dtype=torch.bfloat16) * 0.1 for _ in range(2)]
+    opt = fot.Adam(ps, lr=0.01, master_weights=True)
+    ref = fo.Adam(arrays, lr=0.01, master_weights=True)
+    for k in range(3):
+        ps[0].grad = grads[0] if k != 1 else None
+        ps[1].grad = grads[1]
+        opt.step()
+        ref.step([fot._view(g, "g") if k != 1 or i else None for i, g in enumerate(grads)])
+        for p, a in zip(ps, arrays):
+            assert np.array_equal(fot._view(p, "p").view(np.uint16), a.view(np.uint16))
+
+
 def test_options_changed_in_place_apply():
     # an unchanged group is skipped by identity of its values, so options that change in place
     # (a tensor lr filled by a scheduler, a list of betas) must still be seen
