@@ -17,8 +17,11 @@
 // loop, and so the arithmetic, is the same code for every storage combination.
 
 // Chunk of the staged path: a multiple of kQ8Block (chunks start on block boundaries), and
-// 6 float32 stages of it (24 KiB) stay in L1.
-constexpr i64 kChunk = 1024;
+// 6 float32 stages of it (6 KiB) stay in L1. One block per chunk: out of cache, the loads of
+// the next chunk then overlap the arithmetic of this one (measured on Zen 4 at 1e7 elements:
+// bf16 state 0.40 vs 0.60 ns/element at 1 thread, 0.29 vs 0.40-0.48 at 2; int8 0.68 vs
+// 0.73-0.83 at 1 thread) and in cache it costs nothing measurable.
+constexpr i64 kChunk = 256;
 static_assert(kChunk % kQ8Block == 0, "chunks must hold whole quantization blocks");
 
 // Calls f(k, m) for each quantization block [k, k + m) of [0, n): m is the constant
