@@ -25,7 +25,8 @@ NAMES = ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", "NAdam", "RAdam
 OPTIONS = {"SGD": dict(lr=0.01, momentum=0.9, nesterov=True), "Adam": dict(amsgrad=True),
            "RMSprop": dict(momentum=0.5, centered=True), "Adagrad": dict(lr_decay=0.01)}
 
-# sizes across blocks (256), chunks (1024) and thread splits; 2-D in Fortran order too
+# sizes across quantization blocks and staged chunks (both 256 elements: 255 and 257 straddle
+# one, 2100 and 60001 end in a partial one) and thread splits; 2-D in Fortran order too
 SHAPES = [(1,), (255,), (257,), (3, 700), (60_001,)]
 
 
