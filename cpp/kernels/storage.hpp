@@ -108,7 +108,7 @@ inline u16 fo_f32_to_bf16(float x, bool stochastic, u32 rnd) {
 // Exponent field e > 0: (1 + m / 2^MAN) * 2^(e - BIAS), BIAS = 2^EXP - 1 (so the top binade is
 // [1, 2)); e = 0: m / 2^MAN * 2^(1 - BIAS) (subnormals). Encoding rounds to nearest even and
 // saturates at the largest code. A block holding NaN or inf has a non-finite scale: the whole
-// block decodes to NaN/inf (non-finite state poisons its block).
+// block decodes to NaN/inf (non-finite state poisons its block; fo_q8_nonfinite).
 constexpr int kQ8SignedExp = 4, kQ8SignedMan = 3;
 constexpr int kQ8UnsignedExp = 4, kQ8UnsignedMan = 4;
 
@@ -137,29 +137,31 @@ struct fo_q8_format {
         return q > QMAX ? QMAX : q;
     }
 
-    // encode(a) (round to nearest even) in fewer vector operations, the same result: the
-    // normal range by an integer add on the bits (a carry into the exponent is the
-    // rounding's), the subnormal codes by rounding y * 2^(MAN - EMIN) (exact, < 2^MAN) to an
-    // integer with the 2^23 trick (float32 rounds to nearest even there). Only a small a
-    // reaches the float-to-int conversion (a NaN or a large value converted is undefined).
+    // encode(a) (round to nearest even) in fewer vector operations, the same result (checked
+    // for every a < 2^31): the normal range by an integer add on the bits (a carry into the
+    // exponent is the rounding's); the subnormal codes by one float add of C = 2^(23 + EMIN -
+    // MAN), whose last place is the subnormal codes' step: y + C rounds y to nearest even on
+    // that step, exactly, and its bits minus C's are the code (2^MAN, the smallest normal's,
+    // when y rounds up into it). A normal or non-finite y also goes through the add; its
+    // result is not selected.
     static u32 encode_nearest(u32 a) {
         constexpr int s = 23 - MAN;
+        constexpr u32 cbits = static_cast<u32>(127 + 23 + EMIN - MAN) << 23;
         const bool normal = a >= (static_cast<u32>(127 + EMIN) << 23);
         const u32 qn = ((a + ((1U << (s - 1)) - 1U) + ((a >> s) & 1U)) >> s) -
                        (static_cast<u32>(127 - BIAS) << MAN);
-        const float t = fo_float(normal ? 0U : a) *
-                        fo_float(static_cast<u32>(127 + MAN - EMIN) << 23);
-        const u32 qs = static_cast<u32>(static_cast<int>((t + 0x1p23f) - 0x1p23f));
+        const u32 qs = fo_u32(fo_float(a) + fo_float(cbits)) - cbits;
         const u32 q = normal ? qn : qs;
         return q > QMAX ? QMAX : q;
     }
 
+    // magnitude code q -> its value, exact: a normal code's bits are q's own, shifted into
+    // place and rebiased; a subnormal code is m * 2^(EMIN - MAN).
     static float decode(u32 q) {
-        const u32 e = q >> MAN, m = q & ((1U << MAN) - 1U);
-        const float normal = fo_float(((e + static_cast<u32>(127 - BIAS)) << 23) | (m << (23 - MAN)));
-        const float sub = static_cast<float>(static_cast<int>(m)) *
+        const u32 normal = (q << (23 - MAN)) + (static_cast<u32>(127 - BIAS) << 23);
+        const float sub = static_cast<float>(static_cast<int>(q)) *
                           fo_float(static_cast<u32>(127 + EMIN - MAN) << 23);
-        return e != 0 ? normal : sub;
+        return q >= (1U << MAN) ? fo_float(normal) : sub;
     }
 };
 
@@ -219,16 +221,40 @@ FO_INLINE void fo_q8_encode_unsigned(u8* FO_RESTRICT code, const float* FO_RESTR
     }
 }
 
+// A block whose scale is not finite (it held a NaN or an inf) decodes without arithmetic, so
+// that no rewrite of the sign by the compiler (-(v * s) for (-v) * s, exact for numbers) can
+// change a NaN's bits: a NaN scale gives its own NaN, quieted, for every element; an inf scale
+// gives inf with the code's sign, or the NaN 0x7fc00000 for a zero code (0 * inf).
+FO_INLINE bool fo_q8_finite(float scale) { return (fo_u32(scale) & 0x7fffffffU) < 0x7f800000U; }
+
+FO_INLINE float fo_q8_nonfinite(float scale, u32 mag, u32 sign) {
+    const u32 s = fo_u32(scale);
+    const u32 inf = mag == 0U ? 0x7fc00000U : (0x7f800000U | sign);
+    return fo_float((s & 0x7fffffffU) > 0x7f800000U ? s | 0x00400000U : inf);
+}
+
 FO_INLINE void fo_q8_decode_signed(float* FO_RESTRICT x, const i8* FO_RESTRICT code, i64 n,
                                 float scale) {
+    // the code widened once (sign-extended); its bit 7 is then bit 31
+    if (!fo_q8_finite(scale)) {
+        for (i64 i = 0; i < n; ++i) {
+            const u32 w = static_cast<u32>(static_cast<int>(code[i]));
+            x[i] = fo_q8_nonfinite(scale, w & 0x7fU, w & 0x80000000U);
+        }
+        return;
+    }
     for (i64 i = 0; i < n; ++i) {
-        const u32 c = static_cast<u8>(code[i]);
-        const float v = fo_q8_signed::decode(c & 0x7fU);
-        x[i] = fo_float(fo_u32(v) | ((c & 0x80U) << 24)) * scale;
+        const u32 w = static_cast<u32>(static_cast<int>(code[i]));
+        const float v = fo_q8_signed::decode(w & 0x7fU);
+        x[i] = fo_float(fo_u32(v) | (w & 0x80000000U)) * scale;
     }
 }
 
 FO_INLINE void fo_q8_decode_unsigned(float* FO_RESTRICT x, const u8* FO_RESTRICT code, i64 n,
                                   float scale) {
+    if (!fo_q8_finite(scale)) {
+        for (i64 i = 0; i < n; ++i) x[i] = fo_q8_nonfinite(scale, code[i], 0U);
+        return;
+    }
     for (i64 i = 0; i < n; ++i) x[i] = fo_q8_unsigned::decode(code[i]) * scale;
 }

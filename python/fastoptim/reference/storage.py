@@ -171,12 +171,20 @@ def q8_decode(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
     s = np.repeat(scales.astype(_F32), BLOCK)[:n]
     if codes.dtype == np.int8:
         c = codes.view(np.uint8)
-        mag = Q8_SIGNED.table[c & np.uint8(0x7F)]
-        v = _float(_bits(mag) | ((c.astype(_U32) & _U32(0x80)) << _U32(24)))
+        q = c & np.uint8(0x7F)
+        sign = (c.astype(_U32) & _U32(0x80)) << _U32(24)
+        v = _float(_bits(Q8_SIGNED.table[q]) | sign)
     else:
+        q, sign = codes, _U32(0)
         v = Q8_UNSIGNED.table[codes]
     with np.errstate(all="ignore"):
-        return (v * s).astype(_F32)
+        out = (v * s).astype(_F32)
+    # a block with a non-finite scale, without arithmetic (fo_q8_nonfinite): a NaN scale's
+    # own NaN, quieted; inf with the code's sign, or NaN 0x7fc00000 for a zero code
+    sb = _bits(s)
+    inf = np.where(q == 0, _U32(0x7FC00000), _U32(0x7F800000) | sign)
+    special = np.where(sb > 0x7F800000, sb | _U32(0x00400000), inf)
+    return np.where(sb >= 0x7F800000, _float(special.astype(_U32)), out).astype(_F32)
 
 
 # ------------------------------------------------------------------- loads and stores
