@@ -220,6 +220,33 @@ def test_q8_codes_roundtrip_and_native_equals_reference():
     assert not np.isfinite(back[256:512]).any()
 
 
+def test_q8_encode_every_rounding_decision_native_equals_reference():
+    # the native encoder rounds in fewer operations than the reference's integer form (normal
+    # codes by an add on the bits, subnormal codes by a float add); hold them together on every
+    # magnitude below 2 whose top 12 mantissa bits take every value, with low bits 0, 1, just
+    # below / at / above half of bit 11 and all ones: every tie and rounding position of both
+    # formats lies in the top 12 bits (rounding bit 19 or 18 for normal codes, higher for
+    # subnormal ones), so this covers every rounding decision; each block holds 1.5 as well,
+    # so its scale is 1 and the codes are those of the values themselves
+    field = np.arange(128, dtype=np.uint32)[:, None, None] << np.uint32(23)
+    hi = np.arange(4096, dtype=np.uint32)[None, :, None] << np.uint32(11)
+    lo = np.array([0, 1, 0x3FF, 0x400, 0x401, 0x7FF], np.uint32)[None, None, :]
+    mags = (field | hi | lo).reshape(-1).view(np.float32)
+    blocks = np.concatenate([mags, np.zeros(-mags.size % 255, np.float32)]).reshape(-1, 255)
+    x = np.concatenate([np.full((blocks.shape[0], 1), 1.5, np.float32), blocks], axis=1).ravel()
+    for signed in (True, False):
+        v = x.copy()
+        if signed:
+            v[1::2] = -v[1::2]
+        codes, scales = S.q8_encode(v, signed)
+        assert np.all(scales == 1.0)
+        for isa in ISAS:
+            with running_on(isa, 1):
+                q = Quantized.zeros_like(v, signed)
+                fo._native.encode(v, q.codes, q.scales)
+            assert np.array_equal(q.codes, codes), (signed, isa)
+
+
 def test_q8_decode_every_code_and_scale_kind_native_equals_reference():
     # every code in blocks with scales of every kind: a normal power of two, the smallest
     # (products go subnormal), the largest, +inf, a quiet NaN, a signalling NaN with payload
