@@ -1,6 +1,6 @@
 """Low-precision Adam steps against float32 Adam and the same-traffic memory ceiling.
 
-    python bench/lowp.py [--sizes 1e7,5e7] [--threads 1,2] [--markdown bench/lowp.md]
+    python bench/lowp.py [--sizes 3e4,1e7,5e7] [--threads 1,2] [--markdown bench/lowp.md]
 
 For each storage configuration (params, grads, state; issue 11) one ``fo.Adam`` step on one
 param is timed with run.py's method (round-robin samples, median), in the same run as:
@@ -10,6 +10,10 @@ param is timed with run.py's method (round-robin samples, median), in the same r
   this machine's bandwidth for the step's access pattern (28 bytes per element: read and
   write param and 2 state arrays, read the grad); a configuration's ceiling is the time its
   own bytes take at that bandwidth, and "of ceiling" is ceiling time / measured time.
+- **bound vs fp32**: 28 / the configuration's bytes per element, the ratio over fp32 Adam
+  where both run at the memory ceiling (a bandwidth-bound many-core server; issue 11).
+- The smallest default size (3e4 elements, all buffers in L2) shows each configuration's
+  arithmetic: ns/elem there is the cost of the conversions on top of Adam's own.
 
 Bytes per element count what the step reads and writes: params, masters (read and written),
 grads (read), state (read and written; int8 codes plus one float32 scale per 256). "state
@@ -95,19 +99,22 @@ def markdown(records: list[dict], machine: dict, cmdline: str) -> str:
         rows = [r for r in records if r["n"] == n and r["threads"] == t]
         out += [f"## {n:.0e} elements, {t} thread(s) (ceiling bandwidth "
                 f"{rows[0]['bandwidth_gbs']:.1f} GB/s)", "",
-                "| configuration | moved B/elem | state B/param | ms/step | vs fp32 | "
-                "of ceiling |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+                "| configuration | moved B/elem | state B/param | ms/step | ns/elem | vs fp32 | "
+                "of ceiling | bound vs fp32 |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for r in rows:
             out.append(f"| {r['config']} | {r['bytes_per_elem']:.2f} | "
-                       f"{r['state_bytes_per_param']:.2f} | {r['seconds'] * 1e3:.2f} | "
-                       f"{r['vs_fp32']:.2f}x | {r['of_ceiling']:.0%} |")
+                       f"{r['state_bytes_per_param']:.2f} | {r['seconds'] * 1e3:.3g} | "
+                       f"{r['seconds'] / r['n'] * 1e9:.2f} | "
+                       f"{r['vs_fp32']:.2f}x | {r['of_ceiling']:.0%} | "
+                       f"{CONFIGS[0][4] / r['bytes_per_elem']:.2f}x |")
         out.append("")
     return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="1e7,5e7")
+    ap.add_argument("--sizes", default="3e4,1e7,5e7")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--sample-s", type=float, default=0.2)
