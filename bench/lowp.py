@@ -1,6 +1,7 @@
 """Low-precision Adam steps against float32 Adam and the same-traffic memory ceiling.
 
     python bench/lowp.py [--sizes 3e4,1e7,5e7] [--threads 1,2] [--markdown bench/lowp.md]
+    (optional rows: pip install torch, and pip install deepspeed)
 
 For each storage configuration (params, grads, state; issue 11) one ``fo.Adam`` step on one
 param is timed with run.py's method (round-robin samples, median), in the same run as:
@@ -18,6 +19,16 @@ param is timed with run.py's method (round-robin samples, median), in the same r
 Bytes per element count what the step reads and writes: params, masters (read and written),
 grads (read), state (read and written; int8 codes plus one float32 scale per 256). "state
 B/param" is ``opt.state_nbytes() / n`` (masters included).
+
+Where torch is installed, ``torch.optim.Adam`` on bfloat16 tensors runs in the same run
+(foreach and fused; torch keeps bfloat16 state for bfloat16 params and has no float32 master
+option, so its traffic is that of "pure bf16, bf16 state": 14 bytes per element), with
+``torch.set_num_threads`` equal to fastoptim's threads. Where DeepSpeed is installed (a bench
+extra only: its CPU Adam is compiled at run time on first use, outside the timing), its
+``DeepSpeedCPUAdam`` (the ZeRO-Offload optimizer) runs on float32 params and on bfloat16
+params with float32 state (DeepSpeed 0.19 updates the bfloat16 param itself, with no float32
+master: the traffic of "pure bf16", 22 bytes per element); its OpenMP threads are set with
+``torch.set_num_threads`` as torch's.
 """
 
 from __future__ import annotations
@@ -32,7 +43,16 @@ import fastoptim as fo
 from fastoptim import _native
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import Impl, machine_info, measure  # noqa: E402
+from run import Impl, machine_info, measure
+
+try:  # optional: the torch rows
+    import torch
+except ImportError:
+    torch = None
+try:  # optional: the DeepSpeed rows
+    from deepspeed.ops.adam import DeepSpeedCPUAdam
+except Exception:  # not installed, or it cannot load here
+    DeepSpeedCPUAdam = None
 
 BF16 = fo.lowp.bfloat16()
 F32 = np.dtype(np.float32)
@@ -52,6 +72,34 @@ CONFIGS = [
     ("pure bf16", BF16, BF16, {}, 4 + 2 + 16),
     ("pure bf16, bf16 state", BF16, BF16, {"state_dtype": "bfloat16"}, 4 + 2 + 8),
 ]
+
+#: torch.optim.Adam on bfloat16 tensors: label, flags, bytes moved per element
+TORCH_CONFIGS = [
+    ("torch Adam bf16, foreach", {"foreach": True}, 4 + 2 + 8),
+    ("torch Adam bf16, fused", {"fused": True}, 4 + 2 + 8),
+]
+
+
+#: DeepSpeedCPUAdam: label, param (and grad) dtype name, bytes moved per element
+DEEPSPEED_CONFIGS = [
+    ("DeepSpeed CPUAdam fp32", "float32", 4 + 4 + 4 + 2 * 8),
+    ("DeepSpeed CPUAdam bf16 params, fp32 state", "bfloat16", 4 + 2 + 16),
+]
+
+
+def torch_bf16_step(base: np.ndarray, g32: np.ndarray, flags: dict,
+                    dtype: str = "bfloat16", cls=None):
+    """``cls`` (torch.optim.Adam by default) on one tensor of ``dtype`` with its grad preset;
+    state created outside the timing. Returns (step, state bytes per param)."""
+    dt = getattr(torch, dtype)
+    p = torch.from_numpy(base).to(dt).requires_grad_()
+    p.grad = torch.from_numpy(g32).to(dt)
+    opt = (cls or torch.optim.Adam)([p], lr=1e-3, **flags)
+    opt.step()  # raises here if this torch lacks the variant
+    nbytes = sum(t.numel() * t.element_size() for st in opt.state.values()
+                 for t in st.values() if torch.is_tensor(t) and t.numel() > 1)
+    return opt.step, nbytes / base.size
+
 CEILING_BYTES = 28  # the ceiling plan below: param + 2 states read and written, grad read
 
 
@@ -68,16 +116,32 @@ def run(sizes: list[int], threads: list[int], reps: int, sample_s: float) -> lis
             opt.step(g)  # state created outside the timing
             impls.append(Impl(label, lambda opt=opt, g=g: opt.step(g)))
             info[label] = (nbytes, opt.state_nbytes() / n)
+        rows = [(label, nbytes) for label, *_, nbytes in CONFIGS]
+        others = [(label, flags, "bfloat16", None, nbytes) for label, flags, nbytes in
+                  (TORCH_CONFIGS if torch is not None else [])]
+        others += [(label, {}, dtype, DeepSpeedCPUAdam, nbytes) for label, dtype, nbytes in
+                   (DEEPSPEED_CONFIGS if DeepSpeedCPUAdam is not None else [])]
+        for label, flags, dtype, cls, nbytes in others:
+            try:
+                step, state = torch_bf16_step(base, g32, flags, dtype, cls)
+            except Exception as e:  # this torch cannot run the variant: no row
+                print(f"{label}: skipped ({type(e).__name__}: {e})", flush=True)
+                continue
+            impls.append(Impl(label, step))
+            info[label] = (nbytes, state)
+            rows.append((label, nbytes))
         xs = [[base.copy()] for _ in range(3)]
         plan = _native.Plan("ceiling", xs[0], {"s1": xs[1], "s2": xs[2]}, ["0"])
-        rows = np.zeros(1, np.int64)
-        impls.append(Impl("ceiling", lambda: plan.step([g32], [()], rows)))
+        plan_rows = np.zeros(1, np.int64)
+        impls.append(Impl("ceiling", lambda plan=plan, g=g32, r=plan_rows: plan.step([g], [()], r)))
         for t in threads:
             fo.set_num_threads(t)
+            if torch is not None:
+                torch.set_num_threads(t)
             res = measure(impls, reps, sample_s, budget_s=60.0)
             bandwidth = CEILING_BYTES * n / res["ceiling"]["median_s"]
             fp32 = res["fp32"]["median_s"]
-            for label, *_ in CONFIGS:
+            for label, _ in rows:
                 s = res[label]["median_s"]
                 nbytes, state = info[label]
                 records.append({"n": n, "threads": t, "config": label, "seconds": s,
@@ -85,16 +149,25 @@ def run(sizes: list[int], threads: list[int], reps: int, sample_s: float) -> lis
                                 "vs_fp32": fp32 / s, "ceiling_s": nbytes * n / bandwidth,
                                 "of_ceiling": nbytes * n / bandwidth / s,
                                 "bandwidth_gbs": bandwidth / 1e9})
-                print(f"{n:.0e} x{t} {label:<27} {s * 1e3:7.2f} ms  {fp32 / s:5.2f}x fp32  "
+                print(f"{n:.0e} x{t} {label:<42} {s * 1e3:7.2f} ms  {fp32 / s:5.2f}x fp32  "
                       f"{records[-1]['of_ceiling']:4.0%} of ceiling", flush=True)
         del impls, plan, xs
     return records
 
 
+def _deepspeed_version() -> str:
+    if DeepSpeedCPUAdam is None:
+        return "not installed"
+    import deepspeed
+    return deepspeed.__version__
+
+
 def markdown(records: list[dict], machine: dict, cmdline: str) -> str:
     out = ["# Low-precision Adam: speed and bytes", "",
            f"Generated by `{cmdline}` (see the docstring of bench/lowp.py for the method).", "",
-           f"- CPU: {machine['cpu']}; cores: {machine['cores']}; ISA: {machine['isa']}", ""]
+           f"- CPU: {machine['cpu']}; cores: {machine['cores']}; ISA: {machine['isa']}",
+           f"- torch: {torch.__version__ if torch is not None else 'not installed'}; "
+           f"DeepSpeed: {_deepspeed_version()}", ""]
     for (n, t) in sorted({(r["n"], r["threads"]) for r in records}):
         rows = [r for r in records if r["n"] == n and r["threads"] == t]
         out += [f"## {n:.0e} elements, {t} thread(s) (ceiling bandwidth "
