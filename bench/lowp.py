@@ -87,7 +87,7 @@ DEEPSPEED_CONFIGS = [
 ]
 
 
-def torch_bf16_step(base: np.ndarray, g32: np.ndarray, flags: dict,
+def torch_tensor_step(base: np.ndarray, g32: np.ndarray, flags: dict,
                     dtype: str = "bfloat16", cls=None):
     """``cls`` (torch.optim.Adam by default) on one tensor of ``dtype`` with its grad preset;
     state created outside the timing. Returns (step, state bytes per param)."""
@@ -123,7 +123,7 @@ def run(sizes: list[int], threads: list[int], reps: int, sample_s: float) -> lis
                    (DEEPSPEED_CONFIGS if DeepSpeedCPUAdam is not None else [])]
         for label, flags, dtype, cls, nbytes in others:
             try:
-                step, state = torch_bf16_step(base, g32, flags, dtype, cls)
+                step, state = torch_tensor_step(base, g32, flags, dtype, cls)
             except Exception as e:  # this torch cannot run the variant: no row
                 print(f"{label}: skipped ({type(e).__name__}: {e})", flush=True)
                 continue

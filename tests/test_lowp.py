@@ -250,10 +250,11 @@ def test_q8_encode_every_rounding_decision_native_equals_reference():
 def test_q8_decode_every_code_and_scale_kind_native_equals_reference():
     # every code in blocks with scales of every kind: a normal power of two, the smallest
     # (products go subnormal), the largest, +inf, a quiet NaN, a signalling NaN with payload
-    # (quieted on decode) and a NaN with the sign bit: the bits of native and reference agree
-    # on every ISA, NaN bits included (a NaN's sign is where compilers take liberties)
+    # (quieted on decode), a NaN with the sign bit, and -1 and -inf (a loaded checkpoint's
+    # scale may carry a sign): the bits of native and reference agree on every ISA, NaN bits
+    # included (a NaN's sign is where compilers take liberties)
     scale_bits = np.array([0x3F800000, 0x00800000, 0x7F000000, 0x7F800000, 0x7FC00000,
-                           0x7F800123, 0xFFC00001], np.uint32)
+                           0x7F800123, 0xFFC00001, 0xBF800000, 0xFF800000], np.uint32)
     scales = scale_bits.view(np.float32)
     for dtype in (np.int8, np.uint8):
         codes = np.tile(np.arange(256, dtype=np.uint8), scales.size).view(dtype)
@@ -263,6 +264,8 @@ def test_q8_decode_every_code_and_scale_kind_native_equals_reference():
         mag = np.arange(256) & (0x7F if dtype == np.int8 else 0xFF)
         assert np.all(eb[3][mag == 0] == 0x7FC00000)                      # 0 * inf
         assert np.all(np.isinf(expected[256 * 3:256 * 4][mag != 0]))
+        assert np.all(np.isinf(expected[256 * 8:][mag != 0]))             # -inf: inf as +inf
+        assert np.array_equal(expected[256 * 7:256 * 8], -expected[:256])  # -1: negated
         for isa in ISAS:
             with running_on(isa, 1):
                 got = fo._native.decode(codes, scales)

@@ -181,10 +181,14 @@ def q8_decode(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
         out = (v * s).astype(_F32)
     # a block with a non-finite scale, without arithmetic (fo_q8_nonfinite): a NaN scale's
     # own NaN, quieted; inf with the code's sign, or NaN 0x7fc00000 for a zero code
+    # (the scale's sign ignored in the test, as fo_q8_finite; only a loaded scale has one)
+    if np.all((_bits(scales) & _U32(0x7FFFFFFF)) < 0x7F800000):
+        return out
     sb = _bits(s)
+    sa = sb & _U32(0x7FFFFFFF)
     inf = np.where(q == 0, _U32(0x7FC00000), _U32(0x7F800000) | sign)
-    special = np.where(sb > 0x7F800000, sb | _U32(0x00400000), inf)
-    return np.where(sb >= 0x7F800000, _float(special.astype(_U32)), out).astype(_F32)
+    special = np.where(sa > 0x7F800000, sb | _U32(0x00400000), inf)
+    return np.where(sa >= 0x7F800000, _float(special.astype(_U32)), out).astype(_F32)
 
 
 # ------------------------------------------------------------------- loads and stores
